@@ -1,0 +1,1 @@
+"""Hot-path helpers with compiled (Cython) and pure-Python twins; import the selector modules."""

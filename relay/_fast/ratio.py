@@ -1,0 +1,64 @@
+"""new-api quota arithmetic: pre-consumption and exact-decimal settlement.
+
+Selector: the compiled implementation when available, else the pure-Python twin.
+
+``RELAY_NO_EXTENSIONS`` set to a non-empty value other than ``0`` (or a non-CPython
+interpreter) selects the pure twin; ``IMPLEMENTATION`` says which one is in use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+__all__ = [
+    "IMPLEMENTATION",
+    "MAX_QUOTA",
+    "MIN_QUOTA",
+    "pre_consume_price",
+    "pre_consume_ratio",
+    "settle_price",
+    "settle_ratio",
+]
+
+_NO_EXTENSIONS = (
+    os.environ.get("RELAY_NO_EXTENSIONS", "") not in ("", "0")
+    or sys.implementation.name != "cpython"
+)
+
+IMPLEMENTATION: str
+if TYPE_CHECKING or _NO_EXTENSIONS:
+    from relay._fast._ratio_py import (
+        MAX_QUOTA,
+        MIN_QUOTA,
+        pre_consume_price,
+        pre_consume_ratio,
+        settle_price,
+        settle_ratio,
+    )
+
+    IMPLEMENTATION = "py"
+else:
+    try:
+        from relay._fast._ratio_c import (
+            MAX_QUOTA,
+            MIN_QUOTA,
+            pre_consume_price,
+            pre_consume_ratio,
+            settle_price,
+            settle_ratio,
+        )
+
+        IMPLEMENTATION = "c"
+    except ImportError:
+        from relay._fast._ratio_py import (
+            MAX_QUOTA,
+            MIN_QUOTA,
+            pre_consume_price,
+            pre_consume_ratio,
+            settle_price,
+            settle_ratio,
+        )
+
+        IMPLEMENTATION = "py"

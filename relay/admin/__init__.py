@@ -1,0 +1,1 @@
+"""The control plane: the admin API process and its background jobs."""

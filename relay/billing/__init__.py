@@ -1,0 +1,1 @@
+"""Prices, ratios and the quota arithmetic of new-api."""

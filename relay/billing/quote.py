@@ -1,0 +1,110 @@
+"""What a request will cost: the quote taken before the upstream call and the final charge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from relay._fast.ratio import pre_consume_price, pre_consume_ratio, settle_price, settle_ratio
+from relay.billing.ratios import UNSET_MODEL_RATIO
+from relay.options import Options
+from relay.providers.base import Usage
+
+
+class UnpricedModel(Exception):
+    """The model has neither a price nor a ratio and self-use mode is off."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The prices and ratios in force for one request, and the amount to hold."""
+
+    model: str
+    use_price: bool
+    price: float
+    model_ratio: float
+    completion_ratio: float
+    cache_ratio: float
+    create_cache_ratio: float
+    image_ratio: float
+    group_ratio: float
+    quota_per_unit: float
+    hold: int
+
+    def charge(self, usage: Usage) -> int:
+        """The settled quota for this usage (new-api's decimal formula, half away from zero)."""
+        if self.use_price:
+            return settle_price(
+                self.price, self.quota_per_unit, self.group_ratio, 1.0, usage.total_tokens
+            )
+        return settle_ratio(
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.cached_tokens,
+            usage.cache_write_tokens,
+            usage.cache_write_5m_tokens,
+            usage.cache_write_1h_tokens,
+            usage.image_tokens,
+            usage.anthropic,
+            self.model_ratio,
+            self.completion_ratio,
+            self.cache_ratio,
+            self.create_cache_ratio,
+            self.image_ratio,
+            self.group_ratio,
+        )
+
+    def log_other(self) -> dict[str, Any]:
+        """The billing fields new-api stores in a consume log's `other`."""
+        return {
+            "model_ratio": self.model_ratio,
+            "group_ratio": self.group_ratio,
+            "completion_ratio": self.completion_ratio,
+            "cache_ratio": self.cache_ratio,
+            "model_price": self.price if self.use_price else -1,
+        }
+
+
+def make_quote(
+    options: Options,
+    model: str,
+    user_group: str,
+    using_group: str,
+    prompt_tokens: int,
+    max_tokens: int,
+    accept_unset_ratio: bool,
+) -> Quote:
+    """Price a request as new-api's ModelPriceHelper does; raises UnpricedModel."""
+    ratios = options.ratios
+    group_ratio = ratios.group_ratio_of(user_group, using_group)
+    qpu = float(options["QuotaPerUnit"])
+    price = ratios.price_of(model)
+    free_precharge = options["quota_setting.enable_free_model_pre_consume"]
+    if price is not None:
+        hold = pre_consume_price(price, qpu, group_ratio)
+        if not free_precharge and (price == 0 or group_ratio == 0):
+            hold = 0
+        return Quote(model, True, price, 0.0, 0.0, 1.0, 1.25, 1.0, group_ratio, qpu, hold)
+    model_ratio = ratios.model_ratio_of(model)
+    if model_ratio is None:
+        if not (options["SelfUseModeEnabled"] or accept_unset_ratio):
+            raise UnpricedModel(model)
+        model_ratio = UNSET_MODEL_RATIO
+    hold = pre_consume_ratio(
+        prompt_tokens, max_tokens, options["PreConsumedQuota"], model_ratio, group_ratio
+    )
+    if not free_precharge and (model_ratio == 0 or group_ratio == 0):
+        hold = 0
+    return Quote(
+        model,
+        False,
+        -1.0,
+        model_ratio,
+        ratios.completion_ratio_of(model),
+        ratios.cache_ratio_of(model),
+        ratios.create_cache_ratio_of(model),
+        ratios.image_ratio_of(model),
+        group_ratio,
+        qpu,
+        hold,
+    )

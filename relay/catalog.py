@@ -1,0 +1,105 @@
+"""The worker's in-memory snapshot of channels, abilities and options, reloaded on change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from relay.crypto import Keyring
+from relay.options import Options
+from relay.routing import Channel, RoutingTable
+from relay.store.channels import all_channels, enabled_abilities, split_list
+from relay.store.options import all_options
+
+log = logging.getLogger("relay.catalog")
+
+
+def _json_object(raw: str | None, what: str, channel_id: int) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        log.warning("channel #%d has invalid %s JSON; ignoring it", channel_id, what)
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _status_code_mapping(raw: str | None, channel_id: int) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for src, dst in _json_object(raw, "status_code_mapping", channel_id).items():
+        try:
+            out[int(src)] = int(dst)
+        except (TypeError, ValueError):
+            log.warning("channel #%d status_code_mapping %r→%r ignored", channel_id, src, dst)
+    return out
+
+
+def channel_from_row(row: RowMapping, keyring: Keyring) -> Channel:
+    """Build the routing view of a channel row, decrypting its key(s)."""
+    cid = int(row["id"])
+    try:
+        key_text = keyring.open(row["key"])
+    except ValueError:
+        log.error("channel #%d key cannot be decrypted with CRYPTO_SECRET; disabled", cid)
+        key_text, status = "", 0
+    else:
+        status = int(row["status"])
+    info = _json_object(row["channel_info"], "channel_info", cid)
+    multi = bool(info.get("is_multi_key"))
+    keys = tuple(k.strip() for k in key_text.split("\n") if k.strip()) if multi else (key_text,)
+    mapping = {
+        str(k): str(v)
+        for k, v in _json_object(row["model_mapping"], "model_mapping", cid).items()
+        if isinstance(v, str)
+    }
+    return Channel(
+        id=cid,
+        type=int(row["type"]),
+        name=row["name"],
+        keys=keys,
+        base_url=(row["base_url"] or "").rstrip("/"),
+        organization=row["openai_organization"] or "",
+        status=status,
+        priority=int(row["priority"] or 0),
+        weight=int(row["weight"] or 0),
+        models=tuple(split_list(row["models"])),
+        groups=tuple(split_list(row["group"])),
+        model_mapping=mapping,
+        status_code_mapping=_status_code_mapping(row["status_code_mapping"], cid),
+        setting=_json_object(row["setting"], "setting", cid),
+        param_override=_json_object(row["param_override"], "param_override", cid),
+        header_override={
+            str(k): str(v)
+            for k, v in _json_object(row["header_override"], "header_override", cid).items()
+        },
+        other=row["other"] or "",
+        multi_key_random=info.get("multi_key_mode", "random") != "polling",
+    )
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything a worker needs per request that comes from SQL, as one immutable value."""
+
+    routing: RoutingTable
+    options: Options
+
+    @classmethod
+    def empty(cls) -> Catalog:
+        return cls(RoutingTable((), ()), Options.from_rows({}))
+
+
+async def load_catalog(engine: AsyncEngine, keyring: Keyring) -> Catalog:
+    async with engine.connect() as conn:
+        rows = await all_channels(conn)
+        ability_rows = await enabled_abilities(conn)
+        option_rows: Mapping[str, str] = await all_options(conn)
+    channels = [channel_from_row(row, keyring) for row in rows]
+    return Catalog(RoutingTable(channels, ability_rows), Options.from_rows(option_rows))

@@ -1,0 +1,1 @@
+"""The relay pipeline: intake, admission, forwarding with retries, streaming and settlement."""

@@ -1,0 +1,178 @@
+"""Send a call upstream: pick a channel per attempt, retry by new-api's rules, answer the client."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from relay.errors import RelayError, message, upstream_error
+from relay.pipeline.call import Call
+from relay.pipeline.settle import fallback_usage, settle
+from relay.pipeline.stream import relay_stream
+from relay.providers.base import Provider, UpstreamCall
+from relay.providers.registry import provider_for
+from relay.routing import Channel, ModelMappingError, map_model
+from relay.worker.context import WorkerContext
+
+# Statuses new-api never retries, whatever AutomaticRetryStatusCodes says.
+_NEVER_RETRY = frozenset({400, 408, 504, 524})
+
+
+def should_retry(err: RelayError, attempt: int, attempts: int, call: Call, codes: frozenset[int]) -> bool:
+    """new-api's shouldRetry, in its order."""
+    if err.channel_error:
+        return True
+    if err.skip_retry or attempt + 1 >= attempts or call.pinned_channel is not None:
+        return False
+    if 200 <= err.status < 300:
+        return False
+    if not 100 <= err.status <= 599:
+        return True
+    if err.code == "bad_response_body" or err.status in _NEVER_RETRY:
+        return False
+    return err.status in codes
+
+
+def _pick_channel(ctx: WorkerContext, call: Call, attempt: int) -> Channel | None:
+    routing = ctx.catalog.routing
+    if call.pinned_channel is not None:
+        return routing.enabled_channel(call.pinned_channel)
+    return routing.select(call.using_group, call.model, attempt)
+
+
+_polling: dict[int, int] = {}
+
+
+def _pick_key(channel: Channel) -> str:
+    if len(channel.keys) == 1:
+        return channel.keys[0]
+    if channel.multi_key_random:
+        return random.choice(channel.keys)
+    index = _polling.get(channel.id, 0)
+    _polling[channel.id] = index + 1
+    return channel.keys[index % len(channel.keys)]
+
+
+def _timeout(ctx: WorkerContext, call: Call) -> aiohttp.ClientTimeout:
+    total = ctx.settings.relay_timeout or None
+    if call.stream:
+        return aiohttp.ClientTimeout(total=total, sock_read=ctx.settings.streaming_timeout)
+    return aiohttp.ClientTimeout(total=total)
+
+
+async def _respond_whole(
+    ctx: WorkerContext,
+    call: Call,
+    channel: Channel,
+    provider: Provider,
+    upstream: aiohttp.ClientResponse,
+    lang: str,
+) -> web.Response:
+    try:
+        body = await upstream.read()
+        data = orjson.loads(body)
+    except (aiohttp.ClientError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
+        raise RelayError(
+            500, message("upstream_bad_body", lang, error=str(exc)), "bad_response_body"
+        ) from None
+    call.first_token_at = time.time()
+    usage = provider.parse_usage(call.endpoint, data) if isinstance(data, dict) else None
+    if usage is None or usage.prompt_tokens == 0:
+        texts = provider.response_text(call.endpoint, data) if isinstance(data, dict) else []
+        count = ctx.tokenizer.counter_for(call.model)
+        usage = fallback_usage(ctx, call, sum(count(t) for t in texts))
+    await settle(ctx, call, channel.id, usage)
+    content_type = upstream.headers.get("Content-Type", "application/json")
+    return web.Response(
+        body=body,
+        headers={"Content-Type": content_type, "X-Oneapi-Request-Id": call.request_id},
+    )
+
+
+async def forward(
+    ctx: WorkerContext, call: Call, request: web.BaseRequest, lang: str
+) -> web.StreamResponse:
+    """Relay the call; on success it is settled, on RelayError the caller refunds the hold."""
+    options = ctx.catalog.options
+    attempts = 1 + options["RetryTimes"]
+    codes = options["AutomaticRetryStatusCodes"]
+    last: RelayError | None = None
+    for attempt in range(attempts):
+        channel = _pick_channel(ctx, call, attempt)
+        if channel is None:
+            break
+        call.tried_channels.append(channel.id)
+        provider = provider_for(channel.type)
+        try:
+            if provider is None:
+                raise RelayError(
+                    500,
+                    f"channel type {channel.type} is not supported",
+                    "channel:type_unsupported",
+                    channel_error=True,
+                )
+            try:
+                upstream_model = map_model(channel, call.model)
+            except ModelMappingError as exc:
+                raise RelayError(
+                    500, str(exc), "channel:model_mapped_error", channel_error=True
+                ) from None
+            call.upstream_model = upstream_model
+            inject = (
+                call.stream
+                and ctx.settings.force_stream_option
+                and not call.client_wants_usage
+                and provider.injects_usage()
+            )
+            upstream_call = UpstreamCall(
+                endpoint=call.endpoint,
+                body=call.body,
+                payload=call.payload,
+                upstream_model=upstream_model,
+                model_mapped=upstream_model != call.model,
+                stream=call.stream,
+                inject_usage=inject,
+            )
+            built = provider.build_request(channel, _pick_key(channel), upstream_call)
+            try:
+                upstream = await ctx.http.post(
+                    built.url, data=built.body, headers=built.headers, timeout=_timeout(ctx, call)
+                )
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                raise RelayError(
+                    500,
+                    message("upstream_unreachable", lang, error=type(exc).__name__),
+                    "do_request_failed",
+                ) from None
+            if upstream.status != 200:
+                try:
+                    error_body = await upstream.read()
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    error_body = b""
+                finally:
+                    upstream.release()
+                status = channel.status_code_mapping.get(upstream.status, upstream.status)
+                raise upstream_error(status, error_body)
+            call.upstream_request_id = upstream.headers.get("X-Request-Id", "")
+            if call.stream:
+                return await relay_stream(ctx, call, request, channel, provider, upstream, inject)
+            try:
+                return await _respond_whole(ctx, call, channel, provider, upstream, lang)
+            finally:
+                upstream.release()
+        except RelayError as err:
+            last = err
+            if not should_retry(err, attempt, attempts, call, codes):
+                raise
+    if last is not None:
+        raise last
+    raise RelayError(
+        503,
+        message("no_channel", lang, model=call.model, group=call.using_group),
+        "model_not_found",
+    )

@@ -1,0 +1,1 @@
+"""One package per upstream kind; `registry` maps channel types to them."""

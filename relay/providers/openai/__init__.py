@@ -1,0 +1,1 @@
+"""OpenAI and the OpenAI-compatible family (same wire format, different base URLs)."""

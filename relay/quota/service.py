@@ -1,0 +1,265 @@
+"""The quota service: admission, settlement, refunds and leases, one Lua call each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from importlib import resources
+from typing import Any
+
+from relay.quota import keys
+from relay.store.tokens import BalanceRow
+
+log = logging.getLogger("relay.quota")
+
+
+def _script_source(name: str) -> str:
+    return resources.files("relay.quota").joinpath("lua", f"{name}.lua").read_text()
+
+
+class Refusal(IntEnum):
+    """Why the admission script refused a request."""
+
+    TOKEN_INVALID = 2
+    USER_BANNED = 3
+    RPM = 4
+    RPD = 5
+    TPM = 6
+    MODEL_SUCCESS_LIMIT = 7
+    MODEL_TOTAL_LIMIT = 8
+    USER_QUOTA = 9
+    TOKEN_QUOTA = 10
+
+
+_OK = 0
+_NEED_LOAD = 1
+
+
+class QuotaRefused(Exception):
+    """Admission said no; `value` is the retry-after seconds or the available balance."""
+
+    def __init__(self, reason: Refusal, value: int) -> None:
+        super().__init__(reason.name)
+        self.reason = reason
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-token limits (0 = none) and the per-user model request limit (window 0 = off)."""
+
+    rpm: int = 0
+    rpd: int = 0
+    tpm: int = 0
+    model_window_s: int = 0
+    model_total: int = 0
+    model_success: int = 0
+
+
+NO_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A pre-consumption held for one request until it settles or is refunded."""
+
+    request_id: str
+    user_id: int
+    token_id: int
+    amount: int
+    tpm_limited: bool
+
+    @property
+    def member(self) -> str:
+        return f"{self.request_id}|{self.user_id}|{self.token_id}|{self.amount}"
+
+    @property
+    def shard(self) -> int:
+        return keys.shard_of(self.user_id)
+
+
+BalanceLoader = Callable[[int, int], Awaitable[BalanceRow | None]]
+
+
+class QuotaService:
+    """Atomic quota decisions against Redis. One instance per process."""
+
+    def __init__(self, redis: Any, lease_seconds: int, loader: BalanceLoader) -> None:
+        self._redis = redis
+        self._lease_ms = lease_seconds * 1000
+        self._loader = loader
+        self._admit = redis.register_script(_script_source("admit"))
+        self._settle = redis.register_script(_script_source("settle"))
+        self._refund = redis.register_script(_script_source("refund"))
+        self._load = redis.register_script(_script_source("load"))
+        self._renew = redis.register_script(_script_source("renew"))
+        self._reap = redis.register_script(_script_source("reap"))
+        self._live: dict[str, Hold] = {}
+        self._loading: dict[tuple[int, int], asyncio.Future[None]] = {}
+
+    async def admit(
+        self, request_id: str, user_id: int, token_id: int, amount: int, limits: Limits
+    ) -> Hold:
+        """Check and apply limits and the hold in one step; raises QuotaRefused."""
+        hold = Hold(request_id, user_id, token_id, amount, limits.tpm > 0)
+        script_keys = [
+            keys.user_key(user_id),
+            keys.token_key(user_id, token_id),
+            keys.holds_key(hold.shard),
+            keys.token_limits_key(user_id, token_id),
+            keys.model_success_key(user_id),
+            keys.model_total_key(user_id),
+        ]
+        args = [
+            hold.member,
+            amount,
+            self._lease_ms,
+            limits.rpm,
+            limits.rpd,
+            limits.tpm,
+            limits.model_window_s,
+            limits.model_total,
+            limits.model_success,
+            request_id,
+        ]
+        code, value = await self._admit(keys=script_keys, args=args)
+        if code == _NEED_LOAD:
+            await self._load_balances(user_id, token_id)
+            code, value = await self._admit(keys=script_keys, args=args)
+        if code == _NEED_LOAD:
+            # The token or user no longer exists in SQL.
+            raise QuotaRefused(Refusal.TOKEN_INVALID, 0)
+        if code != _OK:
+            raise QuotaRefused(Refusal(code), int(value))
+        self._live[hold.member] = hold
+        return hold
+
+    async def settle(
+        self,
+        hold: Hold,
+        quota: int,
+        channel_id: int,
+        tokens_used: int,
+        success: bool,
+        log_record: bytes,
+    ) -> None:
+        """Replace the hold with the real cost; appends the ledger entry and the usage log."""
+        self._live.pop(hold.member, None)
+        uid, shard = hold.user_id, hold.shard
+        await self._settle(
+            keys=[
+                keys.user_key(uid),
+                keys.token_key(uid, hold.token_id),
+                keys.holds_key(shard),
+                keys.token_limits_key(uid, hold.token_id),
+                keys.model_success_key(uid),
+                keys.ledger_key(shard),
+                keys.logs_key(shard),
+            ],
+            args=[
+                hold.member,
+                hold.amount,
+                quota,
+                uid,
+                hold.token_id,
+                channel_id,
+                tokens_used if hold.tpm_limited else 0,
+                1 if success else 0,
+                hold.request_id,
+                log_record,
+            ],
+        )
+
+    async def refund(self, hold: Hold) -> None:
+        """Give the hold back (the request failed before any upstream answered)."""
+        self._live.pop(hold.member, None)
+        uid = hold.user_id
+        await self._refund(
+            keys=[
+                keys.user_key(uid),
+                keys.token_key(uid, hold.token_id),
+                keys.holds_key(hold.shard),
+                keys.model_success_key(uid),
+            ],
+            args=[hold.member, hold.amount, hold.request_id],
+        )
+
+    async def _load_balances(self, user_id: int, token_id: int) -> None:
+        """Load one user's and token's balances from SQL; concurrent misses share one query."""
+        key = (user_id, token_id)
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._load_once(user_id, token_id))
+            self._loading[key] = task
+            task.add_done_callback(lambda _t: self._loading.pop(key, None))
+        await asyncio.shield(task)
+
+    async def _load_once(self, user_id: int, token_id: int) -> None:
+        row = await self._loader(user_id, token_id)
+        if row is None:
+            return
+        await self._load(
+            keys=[keys.user_key(user_id), keys.token_key(user_id, token_id)],
+            args=[
+                row.user_status,
+                row.user_quota,
+                row.user_used,
+                row.user_requests,
+                row.token_status,
+                row.token_remain,
+                row.token_used,
+                1 if row.token_unlimited else 0,
+                row.token_expired_time,
+            ],
+        )
+
+    async def balances(self, user_id: int, token_id: int) -> tuple[int, int, int, int]:
+        """(user quota, user used, token remain, token used) as Redis holds them now."""
+        for _ in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hmget(keys.user_key(user_id), "q", "uq")
+            pipe.hmget(keys.token_key(user_id, token_id), "q", "uq")
+            user, token = await pipe.execute()
+            if user[0] is not None and token[0] is not None:
+                return int(user[0]), int(user[1]), int(token[0]), int(token[1])
+            await self._load_balances(user_id, token_id)
+        return 0, 0, 0, 0
+
+    async def renew_leases(self) -> int:
+        """Extend the leases of this process's in-flight holds; returns how many were renewed."""
+        by_shard: dict[int, list[str]] = {}
+        for member, hold in list(self._live.items()):
+            by_shard.setdefault(hold.shard, []).append(member)
+        renewed = 0
+        for shard, members in by_shard.items():
+            renewed += int(
+                await self._renew(keys=[keys.holds_key(shard)], args=[self._lease_ms, *members])
+            )
+        return renewed
+
+    async def run_lease_renewal(self) -> None:
+        """Background task: renew leases at a third of their length, forever."""
+        interval = self._lease_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.renew_leases()
+            except Exception:
+                log.exception("renewing hold leases failed; will retry")
+
+    async def reap_expired(self, batch: int = 500) -> int:
+        """Refund holds whose lease ran out, in every shard; returns how many were refunded."""
+        total = 0
+        for shard in range(keys.SHARDS):
+            total += int(
+                await self._reap(keys=[keys.holds_key(shard)], args=[keys.tag(shard), batch])
+            )
+        return total
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._live)
+

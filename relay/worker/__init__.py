@@ -1,0 +1,1 @@
+"""A worker process: the uvloop + aiohttp server of the relay API."""

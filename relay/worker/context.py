@@ -1,0 +1,31 @@
+"""The state one worker process shares across its requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from relay.auth import PrincipalCache
+from relay.catalog import Catalog
+from relay.crypto import Keyring
+from relay.quota.service import QuotaService
+from relay.settings import Settings
+from relay.tokenizer import Tokenizer
+
+
+@dataclass
+class WorkerContext:
+    """Long-lived per-process objects. `catalog` is swapped whole when SQL data changes."""
+
+    settings: Settings
+    redis: Any
+    engine: AsyncEngine
+    keyring: Keyring
+    principals: PrincipalCache
+    quota: QuotaService
+    tokenizer: Tokenizer
+    http: aiohttp.ClientSession
+    catalog: Catalog

@@ -1,0 +1,191 @@
+"""Handlers of the relay API: the text endpoints, model lists and the billing endpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from relay.auth import Principal
+from relay.errors import RelayError, message
+from relay.pipeline.forward import forward
+from relay.pipeline.intake import authenticate, intake
+from relay.pipeline.settle import refund
+from relay.providers.base import Endpoint
+from relay.worker.context import WorkerContext
+from relay.worker.request_meta import client_ip
+
+UNKNOWN_MODEL_CREATED = 1626777600
+UNLIMITED_AMOUNT = 100_000_000
+_OWNERS = (
+    (("gpt-", "o1", "o3", "o4", "chatgpt", "text-embedding", "dall-e", "whisper", "tts"), "openai"),
+    (("claude",), "anthropic"),
+    (("gemini",), "google"),
+    (("deepseek",), "deepseek"),
+)
+
+
+def json_response(data: Any, request_id: str, status: int = 200) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data),
+        status=status,
+        headers={"Content-Type": "application/json", "X-Oneapi-Request-Id": request_id},
+    )
+
+
+def _owner(model: str) -> str:
+    for prefixes, owner in _OWNERS:
+        if model.startswith(prefixes):
+            return owner
+    return "custom"
+
+
+class Handlers:
+    """The relay routes' handlers; each takes (request, request id, language)."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+
+    async def _auth(self, request: web.BaseRequest, lang: str) -> tuple[Principal, str, int | None, str]:
+        ip = client_ip(request, self.ctx.settings.trusted_proxies)
+        principal, group, pinned = await authenticate(
+            self.ctx, request.path, request.headers, request.query, ip, lang
+        )
+        return principal, group, pinned, ip
+
+    async def _body(self, request: web.BaseRequest, lang: str) -> bytes:
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise RelayError(413, message("body_too_large", lang), "read_request_body_failed") from None
+
+    async def relay(
+        self, request: web.BaseRequest, request_id: str, lang: str, endpoint: Endpoint, model: str = ""
+    ) -> web.StreamResponse:
+        principal, group, pinned, ip = await self._auth(request, lang)
+        body = await self._body(request, lang)
+        call = await intake(
+            self.ctx, endpoint, request_id, principal, group, pinned, body, ip, lang, model
+        )
+        try:
+            return await forward(self.ctx, call, request, lang)
+        finally:
+            await refund(self.ctx, call)  # no-op once the call has been settled
+
+    def _visible_models(self, principal: Principal, group: str) -> list[str]:
+        catalog = self.ctx.catalog
+        options = catalog.options
+        groups = [group]
+        if group == "auto":
+            usable = options.usable_groups(principal.user_group)
+            groups = [g for g in options["AutoGroups"] if g in usable]
+        seen: dict[str, None] = {}
+        for g in groups:
+            for model in catalog.routing.models_of(g):
+                seen[model] = None
+        models = list(seen)
+        if principal.model_limits is not None:
+            models = [m for m in models if m in principal.model_limits]
+        if not options["SelfUseModeEnabled"] and not principal.accept_unset_ratio:
+            models = [m for m in models if options.ratios.is_priced(m)]
+        return models
+
+    async def models(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
+        principal, group, _, _ = await self._auth(request, lang)
+        models = self._visible_models(principal, group)
+        if request.headers.get("x-api-key") and request.headers.get("anthropic-version"):
+            data = [
+                {"id": m, "created_at": "2024-01-01T00:00:00Z", "display_name": m, "type": "model"}
+                for m in models
+            ]
+            return json_response(
+                {
+                    "data": data,
+                    "first_id": models[0] if models else None,
+                    "has_more": False,
+                    "last_id": models[-1] if models else None,
+                },
+                request_id,
+            )
+        return json_response(
+            {"success": True, "object": "list", "data": [self._model_entry(m) for m in models]},
+            request_id,
+        )
+
+    @staticmethod
+    def _model_entry(model: str) -> dict[str, Any]:
+        return {
+            "id": model,
+            "object": "model",
+            "created": UNKNOWN_MODEL_CREATED,
+            "owned_by": _owner(model),
+            "supported_endpoint_types": ["openai"],
+        }
+
+    async def model(
+        self, request: web.BaseRequest, request_id: str, lang: str, model: str
+    ) -> web.Response:
+        principal, group, _, _ = await self._auth(request, lang)
+        if model not in self._visible_models(principal, group):
+            raise RelayError(
+                404, f"The model '{model}' does not exist", "model_not_found", type="invalid_request_error"
+            )
+        return json_response(self._model_entry(model), request_id)
+
+    async def _billing_amounts(
+        self, request: web.BaseRequest, lang: str
+    ) -> tuple[Principal, float, float]:
+        """(principal, total granted, used) in the configured display unit."""
+        principal, _, _, _ = await self._auth(request, lang)
+        user_q, user_used, token_q, token_used = await self.ctx.quota.balances(
+            principal.user_id, principal.token_id
+        )
+        if not principal.unlimited and token_q <= 0:
+            raise RelayError(401, message("token_invalid", lang))
+        options = self.ctx.catalog.options
+        remain, used = (
+            (token_q, token_used) if options["DisplayTokenStatEnabled"] else (user_q, user_used)
+        )
+        qpu = float(options["QuotaPerUnit"])
+        display = options["general_setting.quota_display_type"]
+
+        def unit(quota: int) -> float:
+            if display == "TOKENS":
+                return float(quota)
+            if display == "CNY":
+                return quota / qpu * float(options["USDExchangeRate"])
+            return quota / qpu
+
+        return principal, unit(remain + used), unit(used)
+
+    async def subscription(
+        self, request: web.BaseRequest, request_id: str, lang: str
+    ) -> web.Response:
+        principal, granted, _ = await self._billing_amounts(request, lang)
+        if principal.unlimited and self.ctx.catalog.options["DisplayTokenStatEnabled"]:
+            granted = UNLIMITED_AMOUNT
+        return json_response(
+            {
+                "object": "billing_subscription",
+                "has_payment_method": True,
+                "soft_limit_usd": granted,
+                "hard_limit_usd": granted,
+                "system_hard_limit_usd": granted,
+                "access_until": max(principal.expired_time, 0),
+            },
+            request_id,
+        )
+
+    async def usage(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
+        _, _, used = await self._billing_amounts(request, lang)
+        return json_response({"object": "list", "total_usage": used * 100}, request_id)
+
+    async def healthz(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
+        return json_response({"status": "ok", "time": int(time.time())}, request_id)
+
+    async def not_implemented(
+        self, request: web.BaseRequest, request_id: str, lang: str
+    ) -> web.Response:
+        raise RelayError(501, message("not_implemented", lang), "api_not_implemented")

@@ -1,0 +1,56 @@
+"""Per-request facts taken from the HTTP layer: request ids and the client's IP."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import random
+import string
+import time
+from collections.abc import Sequence
+
+from aiohttp import web
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_ALNUM = string.ascii_letters + string.digits
+
+
+class RequestIds:
+    """new-api's request id: UTC time to the nanosecond, a node prefix, 8 random characters."""
+
+    def __init__(self, node_name: str) -> None:
+        self._prefix = hashlib.sha256(node_name.encode()).hexdigest()[:8]
+        self._rng = random.Random()
+
+    def new(self) -> str:
+        ns = time.time_ns()
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(ns // 1_000_000_000))
+        tail = "".join(self._rng.choices(_ALNUM, k=8))
+        return f"{stamp}{ns % 1_000_000_000:09d}{self._prefix}{tail}"
+
+
+def _trusted(addr: str, trusted: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def client_ip(request: web.BaseRequest, trusted: Sequence[IPNetwork]) -> str:
+    """The peer address, or, behind trusted proxies, the nearest untrusted X-Forwarded-For hop."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    remote = peer[0] if isinstance(peer, tuple) and peer else "127.0.0.1"
+    if not _trusted(remote, trusted):
+        return str(remote)
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _trusted(hop, trusted):
+                return hop
+        if hops:
+            return hops[0]
+    real = request.headers.get("X-Real-IP", "").strip()
+    return real or str(remote)
