@@ -99,7 +99,8 @@ class Principal:
         return any(addr in net for net in self.allow_ips)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Principal:
+    def from_row(cls, row: Any) -> Principal:
+        """From a principal_row() mapping (or the cached copy of one)."""
         setting: dict[str, Any] = {}
         if row["user_setting"]:
             try:

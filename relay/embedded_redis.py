@@ -88,7 +88,7 @@ class EmbeddedRedis:
                 return
             time.sleep(0.05)
         self.stop()
-        raise EmbeddedRedisError("embedded redis did not start within %.0f s" % timeout)
+        raise EmbeddedRedisError(f"embedded redis did not start within {timeout:.0f} s")
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None

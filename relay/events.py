@@ -1,4 +1,4 @@
-"""Change notifications over Redis pub/sub, so every worker on every node reloads within a second."""
+"""Change notifications over Redis pub/sub: every worker on every node reloads within a second."""
 
 from __future__ import annotations
 

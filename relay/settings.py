@@ -19,9 +19,7 @@ class SettingsError(ValueError):
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off"}
 
-DEFAULT_TRUSTED_PROXIES = (
-    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
-)
+DEFAULT_TRUSTED_PROXIES = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,9 @@ def _persisted_secrets(data_dir: Path) -> dict[str, str]:
         try:
             stored = orjson.loads(path.read_bytes())
         except orjson.JSONDecodeError:
-            raise SettingsError(f"{path} is not valid JSON; restore it or set the secrets") from None
+            raise SettingsError(
+                f"{path} is not valid JSON; restore it or set the secrets"
+            ) from None
         return {str(k): str(v) for k, v in stored.items()}
     values = {
         "SESSION_SECRET": secrets.token_urlsafe(32),

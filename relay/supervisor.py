@@ -177,7 +177,7 @@ class Supervisor:
             log.warning("%s %d exited (%s); starting a new one", child.kind, pid, code)
             if time.monotonic() - child.started < RESTART_BACKOFF:
                 time.sleep(RESTART_BACKOFF / 2)  # a crash loop should not spin the CPU
-            new, fd = self._spawn(child.kind)
+            _, fd = self._spawn(child.kind)
             os.close(fd)  # the replacement is serving when it is ready; nobody waits on it
 
     def _roll_workers(self) -> None:
@@ -194,10 +194,8 @@ class Supervisor:
 
     @staticmethod
     def _signal(pid: int, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)

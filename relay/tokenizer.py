@@ -95,7 +95,9 @@ def _content_parts(content: Any, texts: list[str], model: str) -> int:
             if kind == "text" and isinstance(part.get("text"), str):
                 texts.append(part["text"])
             elif kind in ("image_url", "input_image"):
-                detail = part.get("image_url", {}) if isinstance(part.get("image_url"), dict) else {}
+                detail = (
+                    part.get("image_url", {}) if isinstance(part.get("image_url"), dict) else {}
+                )
                 if not is_openai_model(model):
                     images += IMAGE_TOKENS_OTHER
                 elif detail.get("detail") == "low":

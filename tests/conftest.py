@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import redis
-
 from relay_harness import Backend, MockUpstream, RelayServer, Store, pg_database
 
 

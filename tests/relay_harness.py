@@ -82,9 +82,10 @@ class MockUpstream:
 
     async def calls(self, key: str | None = None) -> list[dict[str, Any]]:
         params = {"key": key} if key else {}
-        async with aiohttp.ClientSession() as http, http.get(
-            f"{self.url}/_mock/calls", params=params
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{self.url}/_mock/calls", params=params) as resp,
+        ):
             return list(await resp.json())
 
     async def reset(self) -> None:
@@ -184,9 +185,10 @@ class RelayServer:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"relay exited {self.proc.returncode}:\n{self.log()}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with http.get(f"{self.url}/healthz") as r1, http.get(
-                        f"{self.admin_url}/api/status"
-                    ) as r2:
+                    async with (
+                        http.get(f"{self.url}/healthz") as r1,
+                        http.get(f"{self.admin_url}/api/status") as r2,
+                    ):
                         if r1.status == 200 and r2.status == 200:
                             return
                 await asyncio.sleep(0.1)
@@ -253,7 +255,9 @@ class Store:
         user_args = {k: token_args.pop(k) for k in ("role", "group", "status") if k in token_args}
         async with self.engine.begin() as conn:
             uid = await create_user(conn, name, "password123", quota=quota, **user_args)
-            tid, key = await create_token(conn, self.keyring, uid, remain_quota=remain, **token_args)
+            tid, key = await create_token(
+                conn, self.keyring, uid, remain_quota=remain, **token_args
+            )
         return Seeded(uid, tid, key)
 
     async def channel(self, *, key: str, models: list[str], base_url: str, **args: Any) -> int:

@@ -1,9 +1,12 @@
 """Type stub for the compiled SSE decoder; same API as ``_sse_py``."""
 
+from typing import final
+
 from relay._fast._sse_errors import SSELineTooLong as SSELineTooLong
 
 __all__ = ["SSEDecoder", "SSEEvent", "SSELineTooLong"]
 
+@final
 class SSEEvent:
     def __init__(
         self,
@@ -20,9 +23,10 @@ class SSEEvent:
     def id(self) -> bytes | None: ...
     @property
     def retry(self) -> int | None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class SSEDecoder:
     def __init__(self, max_line: int = 134217728) -> None: ...
     def feed(self, data: bytes) -> list[SSEEvent]: ...

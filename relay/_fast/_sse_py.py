@@ -6,6 +6,8 @@ Parsing follows the WHATWG rules, applied to bytes instead of decoded text.
 
 from __future__ import annotations
 
+from typing import final
+
 from relay._fast._sse_errors import SSELineTooLong
 
 __all__ = ["SSEDecoder", "SSEEvent", "SSELineTooLong"]
@@ -18,6 +20,7 @@ _DEFAULT_MAX_LINE = 128 * 1024 * 1024
 _MAX_RETRY_DIGITS = 18
 
 
+@final
 class SSEEvent:
     """One dispatched event; immutable."""
 
@@ -55,7 +58,7 @@ class SSEEvent:
         """The ``retry`` field (milliseconds), or None."""
         return self._retry
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object, /) -> bool:
         if not isinstance(other, SSEEvent):
             return NotImplemented
         return (
@@ -85,6 +88,7 @@ def _parse_retry(value: bytes) -> int | None:
     return int(significant) if significant else 0
 
 
+@final
 class SSEDecoder:
     """Incremental SSE decoder; after :class:`SSELineTooLong` it must be discarded."""
 

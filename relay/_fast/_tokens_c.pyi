@@ -1,7 +1,7 @@
 """Type stub for the compiled token estimator; same API as ``_tokens_py``."""
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, final
 
 __all__ = [
     "FAMILY_CLAUDE",
@@ -19,6 +19,7 @@ FAMILY_GEMINI: Final = 2
 def family_for_model(model: str) -> int: ...
 def estimate_tokens(text: str, family: int) -> int: ...
 
+@final
 class StreamTokenCounter:
     def __init__(self, count: Callable[[str], int], segment_chars: int = 4096) -> None: ...
     def feed(self, text: str) -> None: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
+from typing import final
 
 __all__ = [
     "FAMILY_CLAUDE",
@@ -73,9 +74,7 @@ _CJK_RANGES = (
 )
 _EMOJI_RANGES = ((0x2600, 0x26FF), (0x2700, 0x27BF), (0x1F300, 0x1F9FF), (0x1FA00, 0x1FAFF))
 _MATH_RANGES = ((0x2200, 0x22FF), (0x2A00, 0x2AFF), (0x1D400, 0x1D7FF))
-_MATH_CHARS = frozenset(
-    "∑∫∂√∞≤≥≠≈±×÷∈∉∋∌⊂⊃⊆⊇∪∩∧∨¬∀∃∄∅∆∇∝∟∠∡∢°′″‴⁺⁻⁼⁽⁾ⁿ₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎²³¹⁴⁵⁶⁷⁸⁹⁰"
-)
+_MATH_CHARS = frozenset("∑∫∂√∞≤≥≠≈±×÷∈∉∋∌⊂⊃⊆⊇∪∩∧∨¬∀∃∄∅∆∇∝∟∠∡∢°′″‴⁺⁻⁼⁽⁾ⁿ₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎²³¹⁴⁵⁶⁷⁸⁹⁰")
 _URL_CHARS = frozenset("/:?&=;#%")
 
 
@@ -181,6 +180,7 @@ def _last_space(text: str) -> int:
     return -1
 
 
+@final
 class StreamTokenCounter:
     """Counts tokens of a streamed text while keeping only a bounded tail buffered."""
 

@@ -167,7 +167,10 @@ class StreamDrainer:
                 await apply(conn, fresh)
                 last = fresh[-1][0]
                 await _save_cursor(
-                    conn, stream, last.decode() if isinstance(last, bytes) else last, cursor > (0, 0)
+                    conn,
+                    stream,
+                    last.decode() if isinstance(last, bytes) else last,
+                    cursor > (0, 0),
                 )
         ids = [e[0] for e in entries]
         await self._redis.xack(stream, GROUP, *ids)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from collections.abc import Mapping
 
 UNSET_MODEL_RATIO = 37.5  # the ratio used for unpriced models in self-use mode
 CLAUDE_1H_CACHE_MULTIPLIER = 6 / 3.75

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 
@@ -23,7 +22,9 @@ from relay.worker.context import WorkerContext
 _NEVER_RETRY = frozenset({400, 408, 504, 524})
 
 
-def should_retry(err: RelayError, attempt: int, attempts: int, call: Call, codes: frozenset[int]) -> bool:
+def should_retry(
+    err: RelayError, attempt: int, attempts: int, call: Call, codes: frozenset[int]
+) -> bool:
     """new-api's shouldRetry, in its order."""
     if err.channel_error:
         return True
@@ -45,16 +46,14 @@ def _pick_channel(ctx: WorkerContext, call: Call, attempt: int) -> Channel | Non
     return routing.select(call.using_group, call.model, attempt)
 
 
-_polling: dict[int, int] = {}
-
-
-def _pick_key(channel: Channel) -> str:
+def _pick_key(ctx: WorkerContext, channel: Channel) -> str:
+    """A multi-key channel's key: random, or round-robin in `polling` mode."""
     if len(channel.keys) == 1:
         return channel.keys[0]
     if channel.multi_key_random:
         return random.choice(channel.keys)
-    index = _polling.get(channel.id, 0)
-    _polling[channel.id] = index + 1
+    index = ctx.key_cursor.get(channel.id, 0)
+    ctx.key_cursor[channel.id] = index + 1
     return channel.keys[index % len(channel.keys)]
 
 
@@ -76,7 +75,7 @@ async def _respond_whole(
     try:
         body = await upstream.read()
         data = orjson.loads(body)
-    except (aiohttp.ClientError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
+    except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError) as exc:
         raise RelayError(
             500, message("upstream_bad_body", lang, error=str(exc)), "bad_response_body"
         ) from None
@@ -138,12 +137,12 @@ async def forward(
                 stream=call.stream,
                 inject_usage=inject,
             )
-            built = provider.build_request(channel, _pick_key(channel), upstream_call)
+            built = provider.build_request(channel, _pick_key(ctx, channel), upstream_call)
             try:
                 upstream = await ctx.http.post(
                     built.url, data=built.body, headers=built.headers, timeout=_timeout(ctx, call)
                 )
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise RelayError(
                     500,
                     message("upstream_unreachable", lang, error=type(exc).__name__),
@@ -152,7 +151,7 @@ async def forward(
             if upstream.status != 200:
                 try:
                     error_body = await upstream.read()
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     error_body = b""
                 finally:
                     upstream.release()

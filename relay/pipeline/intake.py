@@ -126,7 +126,9 @@ def refusal_error(ctx: WorkerContext, refused: QuotaRefused, call: Call, lang: s
     if reason in (Refusal.MODEL_SUCCESS_LIMIT, Refusal.MODEL_TOTAL_LIMIT):
         limits = _limits(ctx, p, call.using_group)
         if reason is Refusal.MODEL_SUCCESS_LIMIT:
-            text = message("model_success_limited", lang, limit=limits.model_success, minutes=minutes)
+            text = message(
+                "model_success_limited", lang, limit=limits.model_success, minutes=minutes
+            )
         else:
             text = message("model_total_limited", lang, limit=limits.model_total, minutes=minutes)
         return RelayError(429, text, "rate_limit_exceeded", retry_after=value, skip_retry=True)

@@ -8,6 +8,7 @@ client never sees half an event even when the upstream dies mid-line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -68,7 +69,9 @@ class _Relay:
             await self.out.write(DONE_FRAME)
 
 
-def _usage(ctx: WorkerContext, call: Call, observer: StreamObserver, counter: StreamTokenCounter) -> Usage:
+def _usage(
+    ctx: WorkerContext, call: Call, observer: StreamObserver, counter: StreamTokenCounter
+) -> Usage:
     usage = observer.usage()
     if usage is not None and usage.total_tokens > 0:
         return usage
@@ -113,7 +116,7 @@ async def relay_stream(
     except (ConnectionResetError, ConnectionError) as exc:
         relay.client_gone = True
         log.debug("client of %s disconnected: %s", call.request_id, exc)
-    except (aiohttp.ClientError, asyncio.TimeoutError, SSELineTooLong) as exc:
+    except (TimeoutError, aiohttp.ClientError, SSELineTooLong) as exc:
         # The upstream cut the stream, stalled past STREAMING_TIMEOUT or sent garbage:
         # end the client's stream cleanly and bill what was produced.
         log.info("upstream stream of %s ended early: %s", call.request_id, type(exc).__name__)
@@ -130,8 +133,6 @@ async def relay_stream(
     if cancelled:
         raise asyncio.CancelledError
     if not relay.client_gone:
-        try:
+        with contextlib.suppress(ConnectionError):
             await out.write_eof()
-        except ConnectionError:
-            pass
     return out

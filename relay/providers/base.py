@@ -80,16 +80,17 @@ class StreamObserver(Protocol):
 class Provider(Protocol):
     """Build requests for, and read responses of, one kind of upstream."""
 
-    def build_request(self, channel: Channel, key: str, call: UpstreamCall) -> UpstreamRequest:
+    def build_request(self, channel: Channel, key: str, call: UpstreamCall) -> UpstreamRequest: ...
+
+    def injects_usage(self) -> bool:
+        """Whether this upstream accepts stream_options.include_usage."""
         ...
 
-    def parse_usage(self, endpoint: Endpoint, body: dict[str, Any]) -> Usage | None:
-        ...
+    def parse_usage(self, endpoint: Endpoint, body: dict[str, Any]) -> Usage | None: ...
 
     def stream_observer(
         self, endpoint: Endpoint, drop_usage_chunk: bool, text_sink: Callable[[str], None]
-    ) -> StreamObserver:
-        ...
+    ) -> StreamObserver: ...
 
     def response_text(self, endpoint: Endpoint, body: dict[str, Any]) -> list[str]:
         """The generated text of a non-stream response (for counting when usage is missing)."""

@@ -262,4 +262,3 @@ class QuotaService:
     @property
     def in_flight(self) -> int:
         return len(self._live)
-

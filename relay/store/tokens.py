@@ -29,7 +29,6 @@ class BalanceRow:
     token_expired_time: int
 
 
-
 async def create_token(
     conn: AsyncConnection,
     keyring: Keyring,

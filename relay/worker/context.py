@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -29,3 +29,4 @@ class WorkerContext:
     tokenizer: Tokenizer
     http: aiohttp.ClientSession
     catalog: Catalog
+    key_cursor: dict[int, int] = field(default_factory=dict)  # polling multi-key channels

@@ -48,7 +48,9 @@ class Handlers:
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
 
-    async def _auth(self, request: web.BaseRequest, lang: str) -> tuple[Principal, str, int | None, str]:
+    async def _auth(
+        self, request: web.BaseRequest, lang: str
+    ) -> tuple[Principal, str, int | None, str]:
         ip = client_ip(request, self.ctx.settings.trusted_proxies)
         principal, group, pinned = await authenticate(
             self.ctx, request.path, request.headers, request.query, ip, lang
@@ -59,10 +61,17 @@ class Handlers:
         try:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
-            raise RelayError(413, message("body_too_large", lang), "read_request_body_failed") from None
+            raise RelayError(
+                413, message("body_too_large", lang), "read_request_body_failed"
+            ) from None
 
     async def relay(
-        self, request: web.BaseRequest, request_id: str, lang: str, endpoint: Endpoint, model: str = ""
+        self,
+        request: web.BaseRequest,
+        request_id: str,
+        lang: str,
+        endpoint: Endpoint,
+        model: str = "",
     ) -> web.StreamResponse:
         principal, group, pinned, ip = await self._auth(request, lang)
         body = await self._body(request, lang)
@@ -130,7 +139,10 @@ class Handlers:
         principal, group, _, _ = await self._auth(request, lang)
         if model not in self._visible_models(principal, group):
             raise RelayError(
-                404, f"The model '{model}' does not exist", "model_not_found", type="invalid_request_error"
+                404,
+                f"The model '{model}' does not exist",
+                "model_not_found",
+                type="invalid_request_error",
             )
         return json_response(self._model_entry(model), request_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -53,10 +54,8 @@ class CatalogReloader:
 
     async def run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wanted.wait(), self._ctx.settings.sync_frequency)
-            except TimeoutError:
-                pass
             self._wanted.clear()
             try:
                 self._ctx.catalog = await load_catalog(self._ctx.engine, self._ctx.keyring)

@@ -29,6 +29,18 @@ _CORS = {
 }
 
 
+def _error_response(err: RelayError, request_id: str) -> web.Response:
+    return web.Response(
+        body=err.openai_body(request_id),
+        status=err.status,
+        headers={
+            "Content-Type": "application/json",
+            "X-Oneapi-Request-Id": request_id,
+            **err.headers(),
+        },
+    )
+
+
 class RelayDispatcher:
     """Maps (method, path) to a handler; called by aiohttp for every request."""
 
@@ -85,30 +97,15 @@ class RelayDispatcher:
                 )
             response = await handler(request, request_id, lang)
         except RelayError as err:
-            response = web.Response(
-                body=err.openai_body(request_id),
-                status=err.status,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Oneapi-Request-Id": request_id,
-                    **err.headers(),
-                },
-            )
+            response = _error_response(err, request_id)
         except web.HTTPException as exc:
-            text = exc.text or exc.reason
-            err = RelayError(exc.status, text, "invalid_request")
-            response = web.Response(
-                body=err.openai_body(request_id),
-                status=exc.status,
-                headers={"Content-Type": "application/json", "X-Oneapi-Request-Id": request_id},
+            response = _error_response(
+                RelayError(exc.status, exc.text or exc.reason, "invalid_request"), request_id
             )
         except Exception:
             log.exception("unhandled error in %s %s (request id %s)", method, path, request_id)
-            err = RelayError(500, message("internal", lang), "internal_error")
-            response = web.Response(
-                body=err.openai_body(request_id),
-                status=500,
-                headers={"Content-Type": "application/json", "X-Oneapi-Request-Id": request_id},
+            response = _error_response(
+                RelayError(500, message("internal", lang), "internal_error"), request_id
             )
         if "Origin" in request.headers and not response.prepared:
             response.headers["Access-Control-Allow-Origin"] = "*"

@@ -34,8 +34,9 @@ def _run(code: str, env_value: str) -> str:
 @pytest.mark.parametrize("name", SELECTORS)
 def test_selector_implementation(name: str) -> None:
     module = importlib.import_module(f"relay._fast.{name}")
-    assert module.IMPLEMENTATION == ("py" if NO_EXTENSIONS else "c")
-    twin = importlib.import_module(f"relay._fast._{name}_{module.IMPLEMENTATION}")
+    loaded: str = module.IMPLEMENTATION
+    assert loaded == ("py" if NO_EXTENSIONS else "c")
+    twin = importlib.import_module(f"relay._fast._{name}_{loaded}")
     for public in module.__all__:
         if public != "IMPLEMENTATION":
             assert getattr(module, public) is getattr(twin, public), public

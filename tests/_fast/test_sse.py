@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from types import ModuleType
 from typing import Any
 
@@ -16,7 +17,9 @@ TWIN = "sse"
 Ev = tuple[bytes, bytes | None, bytes | None, int | None]
 
 
-def ev(data: bytes, event: bytes | None = None, id: bytes | None = None, retry: int | None = None) -> Ev:
+def ev(
+    data: bytes, event: bytes | None = None, id: bytes | None = None, retry: int | None = None
+) -> Ev:
     return (data, event, id, retry)
 
 
@@ -74,9 +77,7 @@ def test_comments_ignored(impl: ModuleType) -> None:
 
 
 def test_multiline_data(impl: ModuleType) -> None:
-    assert decode(impl, [b"data: line1\ndata: line2\ndata:\ndata\n\n"]) == [
-        ev(b"line1\nline2\n\n")
-    ]
+    assert decode(impl, [b"data: line1\ndata: line2\ndata:\ndata\n\n"]) == [ev(b"line1\nline2\n\n")]
 
 
 def test_value_space_rules(impl: ModuleType) -> None:
@@ -219,9 +220,7 @@ def test_event_value_object(impl: ModuleType) -> None:
 
 
 def test_openai_stream(impl: ModuleType) -> None:
-    body = b"".join(
-        b'data: {"choices":[{"delta":{"content":"tok%d"}}]}\n\n' % i for i in range(25)
-    )
+    body = b"".join(b'data: {"choices":[{"delta":{"content":"tok%d"}}]}\n\n' % i for i in range(25))
     body += b"data: [DONE]\n\n"
     for step in (1, 7, 64, len(body)):
         chunks = [body[i : i + step] for i in range(0, len(body), step)]
@@ -264,7 +263,7 @@ def _split_stream(draw: st.DrawFn) -> tuple[bytes, list[bytes]]:
     data = draw(_stream)
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=12)))
     bounds = [0, *cuts, len(data)]
-    return data, [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return data, [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _run(impl: ModuleType, chunks: list[bytes], max_line: int) -> tuple[list[Ev], bool]:

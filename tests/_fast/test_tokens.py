@@ -149,9 +149,7 @@ def test_classes_match_reference(py: ModuleType) -> None:
         "url": py._URL,
         "symbol": py._SYMBOL,
     }
-    edges = {
-        cp + d for lo, hi in HAN + EMOJI + MATH_RANGES for cp in (lo, hi) for d in (-1, 0, 1)
-    }
+    edges = {cp + d for lo, hi in HAN + EMOJI + MATH_RANGES for cp in (lo, hi) for d in (-1, 0, 1)}
     for cp in sorted(set(range(0x10000)) | edges):
         assert py._char_class(cp) == names[ref_class(chr(cp))], hex(cp)
 

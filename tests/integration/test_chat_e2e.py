@@ -6,7 +6,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import openai
 import pytest
-
 from relay_harness import MockUpstream, RelayServer, Store
 
 pytestmark = pytest.mark.integration
@@ -46,7 +45,9 @@ async def test_non_stream_chat_is_relayed_and_billed(
         "SELECT quota FROM logs WHERE request_id = :rid", rid=reply.headers["X-Oneapi-Request-Id"]
     )
     assert row == quota
-    assert await store.scalar("SELECT used_quota FROM tokens WHERE id = :id", id=s.token_id) == quota
+    assert (
+        await store.scalar("SELECT used_quota FROM tokens WHERE id = :id", id=s.token_id) == quota
+    )
 
 
 async def test_stream_chat_hides_injected_usage_unless_asked(
@@ -95,7 +96,9 @@ async def test_embeddings_and_completions(
         channels=[{"key": "mock;pt=6"}],
         models=("text-embedding-3-small", "gpt-3.5-turbo-instruct"),
     )
-    await store.option("ModelRatio", '{"text-embedding-3-small": 0.01, "gpt-3.5-turbo-instruct": 0.75}')
+    await store.option(
+        "ModelRatio", '{"text-embedding-3-small": 0.01, "gpt-3.5-turbo-instruct": 0.75}'
+    )
     await store.publish_routing()
     try:
         async with client(relay, s.api_key) as api:
