@@ -185,13 +185,18 @@ class PrincipalCache:
         await self._redis.set(redis_token_key(digest), packed, ex=max(int(self._ttl), 1))
         return Principal.from_row(row), self._ttl
 
-    def invalidate_token(self, digest: str) -> None:
+    async def invalidate_token(self, digest: str) -> None:
+        """Forget a changed token here and in Redis; the shared copy goes first, so this
+        process cannot read the stale one back once its own entry is gone."""
+        await self._redis.delete(redis_token_key(digest))
         self._entries.pop(digest, None)
 
-    def invalidate_user(self, user_id: int) -> None:
+    async def invalidate_user(self, user_id: int) -> None:
         stale = [d for d, (_, p) in self._entries.items() if p is not None and p.user_id == user_id]
+        if stale:
+            await self._redis.delete(*(redis_token_key(d) for d in stale))
         for digest in stale:
-            del self._entries[digest]
+            self._entries.pop(digest, None)
 
     def clear(self) -> None:
         self._entries.clear()

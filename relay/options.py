@@ -7,6 +7,7 @@ parsers to refuse bad input, and a stored bad value falls back to the default wi
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -41,8 +42,8 @@ def parse_int(value: str, lo: int = 0, hi: int = 2**62) -> int:
 
 def parse_positive_float(value: str) -> float:
     f = float(value.strip())
-    if not f > 0:
-        raise ValueError(f"{value!r} must be greater than 0")
+    if not (f > 0 and math.isfinite(f)):
+        raise ValueError(f"{value!r} must be a finite number greater than 0")
     return f
 
 
@@ -94,7 +95,9 @@ def parse_group_limits(value: str) -> Mapping[str, tuple[int, int]]:
         if (
             not isinstance(pair, list)
             or len(pair) != 2
-            or not all(isinstance(n, int) and 0 <= n <= 2**31 - 1 for n in pair)
+            or not all(
+                isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 2**31 - 1 for n in pair
+            )
         ):
             raise ValueError(f"the value for {group!r} must be [total, success]")
         if pair[1] < 1:
@@ -185,15 +188,18 @@ class Options:
     @classmethod
     def from_rows(cls, rows: Mapping[str, str]) -> Options:
         values: dict[str, Any] = {}
+        stored: set[str] = set()  # keys whose stored row parsed (a bad row means the default)
         for key, spec in OPTION_SPECS.items():
             raw = rows.get(key, spec.default)
             try:
                 values[key] = spec.parse(raw)
+                if rows.get(key):
+                    stored.add(key)
             except (ValueError, orjson.JSONDecodeError) as exc:
                 log.warning("option %s has a bad value (%s); using the default", key, exc)
                 values[key] = spec.parse(spec.default)
         tables = {
-            attr: values[key] if rows.get(key) else default_tables()[key]
+            attr: values[key] if key in stored else default_tables()[key]
             for key, attr in _RATIO_TABLES.items()
         }
         ratios = RatioBook(

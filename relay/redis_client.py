@@ -19,7 +19,11 @@ def redis_url(settings: Settings) -> str:
 async def connect_redis(settings: Settings, *, max_connections: int = 256) -> Any:
     """A ready client: RedisCluster when the server reports cluster mode, else Redis."""
     url = redis_url(settings)
-    client = aioredis.Redis.from_url(url, max_connections=max_connections)
+    # A burst of more concurrent calls than connections waits for one instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=30
+    )
+    client = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
     if url.startswith("unix://"):
         await client.ping()
         return client

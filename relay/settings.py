@@ -179,8 +179,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
     root_token = env.get("INITIAL_ROOT_ACCESS_TOKEN", "").strip()
     root_password = env.get("INITIAL_ROOT_PASSWORD", "")
-    if root_password and not 8 <= len(root_password) <= 72:
-        raise SettingsError("INITIAL_ROOT_PASSWORD must be 8 to 72 characters long")
+    # bcrypt refuses more than 72 bytes (not characters); without a password the root user's
+    # password is the access token, so the same limit applies to it then.
+    if root_password and not (len(root_password) >= 8 and len(root_password.encode()) <= 72):
+        raise SettingsError("INITIAL_ROOT_PASSWORD must be 8 to 72 characters (72 bytes) long")
+    if not root_password and len(root_token.encode()) > 72:
+        raise SettingsError(
+            "INITIAL_ROOT_ACCESS_TOKEN longer than 72 bytes needs INITIAL_ROOT_PASSWORD set"
+        )
     settings = Settings(
         host=env.get("HOST", "").strip() or "0.0.0.0",
         port=_int(env, "PORT", 3000, 0, 65535),

@@ -22,11 +22,11 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 
 from relay.crypto import Keyring
 from relay.embedded_redis import EmbeddedRedis
+from relay.process import die_with_parent, set_name
 from relay.settings import Settings
 from relay.store.engine import database_url, make_engine
 from relay.store.migrate import run_migrations
@@ -44,6 +44,7 @@ class Child:
     kind: str  # "worker" or "admin"
     started: float = field(default_factory=time.monotonic)
     retiring: bool = False
+    ready_fd: int = -1  # read end of a restarted child's ready pipe, closed when it exits
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -92,8 +93,8 @@ class Supervisor:
             code = 0
             try:
                 os.close(read_fd)
-                with contextlib.suppress(OSError):  # names the process in ps/top: relay-worker
-                    Path("/proc/self/comm").write_text(f"relay-{kind}")
+                set_name(f"relay-{kind}")
+                die_with_parent()
                 for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
                 target(write_fd)
@@ -171,14 +172,19 @@ class Supervisor:
             if pid == 0:
                 return
             child = self.children.pop(pid, None)
+            if child is not None and child.ready_fd >= 0:
+                os.close(child.ready_fd)
             if child is None or child.retiring or self._stopping:
                 continue
             code = os.waitstatus_to_exitcode(status)
             log.warning("%s %d exited (%s); starting a new one", child.kind, pid, code)
             if time.monotonic() - child.started < RESTART_BACKOFF:
                 time.sleep(RESTART_BACKOFF / 2)  # a crash loop should not spin the CPU
-            _, fd = self._spawn(child.kind)
-            os.close(fd)  # the replacement is serving when it is ready; nobody waits on it
+            new, fd = self._spawn(child.kind)
+            # Nobody waits on the replacement, but its ready pipe stays open until it exits:
+            # writing the ready byte into a closed pipe raises EPIPE in the child, which then
+            # never reaches its SIGTERM handler or its background tasks.
+            new.ready_fd = fd
 
     def _roll_workers(self) -> None:
         """Replace workers one by one: the new one is serving before the old one stops."""

@@ -178,10 +178,19 @@ class StreamDrainer:
         await self._redis.xtrim(stream, minid=f"{last_ms}-{last_seq + 1}", approximate=False)
         return len(entries)
 
-    async def drain_once(self) -> int:
-        """One pass over every shard; returns how many entries were moved."""
-        moved = 0
+    async def _busy_shards(self) -> list[int]:
+        """Shards with anything in their streams, found with one pipelined round of XLEN."""
+        pipe = self._redis.pipeline(transaction=False)
         for shard in range(keys.SHARDS):
+            pipe.xlen(keys.ledger_key(shard))
+            pipe.xlen(keys.logs_key(shard))
+        lengths = await pipe.execute()
+        return [s for s in range(keys.SHARDS) if lengths[2 * s] or lengths[2 * s + 1]]
+
+    async def drain_once(self) -> int:
+        """One pass over the shards that have entries; returns how many entries were moved."""
+        moved = 0
+        for shard in await self._busy_shards():
             lock = keys.lock_key(shard, "drain")
             if not await self._redis.set(lock, self._owner, nx=True, px=LOCK_MS):
                 continue

@@ -28,6 +28,7 @@ from relay.store.users import count_users
 log = logging.getLogger("relay.admin")
 
 DRAIN_IDLE_SECONDS = 0.5
+DRAIN_BUSY_SECONDS = 0.05  # under load, a pause between passes lets each batch grow
 REAP_INTERVAL_SECONDS = 5.0
 
 ENGINE = web.AppKey("engine", object)
@@ -66,16 +67,17 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "message": "", "data": data})
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[int]], name: str) -> None:
-    """Run `job` forever; again at once while it keeps finding work, else after `seconds`."""
+async def _every(
+    idle: float, job: Callable[[], Awaitable[int]], name: str, busy: float = 0.0
+) -> None:
+    """Run `job` forever: after `busy` seconds while it keeps finding work, else after `idle`."""
     while True:
         try:
-            busy = await job()
+            found = await job()
         except Exception:
             log.exception("background job %s failed; retrying", name)
-            busy = 0
-        if not busy:
-            await asyncio.sleep(seconds)
+            found = 0
+        await asyncio.sleep(busy if found else idle)
 
 
 async def _no_balances(_user_id: int, _token_id: int) -> BalanceRow | None:
@@ -98,7 +100,9 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     drainer = StreamDrainer(redis, engine)
     quota = QuotaService(redis, settings.hold_lease_seconds, _no_balances)
     jobs = [
-        asyncio.create_task(_every(DRAIN_IDLE_SECONDS, drainer.drain_once, "drain")),
+        asyncio.create_task(
+            _every(DRAIN_IDLE_SECONDS, drainer.drain_once, "drain", DRAIN_BUSY_SECONDS)
+        ),
         asyncio.create_task(_every(REAP_INTERVAL_SECONDS, quota.reap_expired, "reap holds")),
     ]
     os.write(ready_fd, b"R")

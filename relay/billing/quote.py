@@ -30,6 +30,7 @@ class Quote:
     group_ratio: float
     quota_per_unit: float
     hold: int
+    free: bool = False  # free model with free pre-consumption off: no wallet checks at all
 
     def charge(self, usage: Usage) -> int:
         """The settled quota for this usage (new-api's decimal formula, half away from zero)."""
@@ -81,20 +82,22 @@ def make_quote(
     price = ratios.price_of(model)
     free_precharge = options["quota_setting.enable_free_model_pre_consume"]
     if price is not None:
-        hold = pre_consume_price(price, qpu, group_ratio)
-        if not free_precharge and (price == 0 or group_ratio == 0):
-            hold = 0
-        return Quote(model, True, price, 0.0, 0.0, 1.0, 1.25, 1.0, group_ratio, qpu, hold)
+        free = not free_precharge and (price == 0 or group_ratio == 0)
+        hold = 0 if free else pre_consume_price(price, qpu, group_ratio)
+        return Quote(model, True, price, 0.0, 0.0, 1.0, 1.25, 1.0, group_ratio, qpu, hold, free)
     model_ratio = ratios.model_ratio_of(model)
     if model_ratio is None:
         if not (options["SelfUseModeEnabled"] or accept_unset_ratio):
             raise UnpricedModel(model)
         model_ratio = UNSET_MODEL_RATIO
-    hold = pre_consume_ratio(
-        prompt_tokens, max_tokens, options["PreConsumedQuota"], model_ratio, group_ratio
+    free = not free_precharge and (model_ratio == 0 or group_ratio == 0)
+    hold = (
+        0
+        if free
+        else pre_consume_ratio(
+            prompt_tokens, max_tokens, options["PreConsumedQuota"], model_ratio, group_ratio
+        )
     )
-    if not free_precharge and (model_ratio == 0 or group_ratio == 0):
-        hold = 0
     return Quote(
         model,
         False,
@@ -107,4 +110,5 @@ def make_quote(
         group_ratio,
         qpu,
         hold,
+        free,
     )

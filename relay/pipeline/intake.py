@@ -222,6 +222,7 @@ async def intake(
             principal.token_id,
             quote.hold,
             _limits(ctx, principal, group),
+            quote.free,
         )
     except QuotaRefused as refused:
         raise refusal_error(ctx, refused, call, lang) from None

@@ -101,9 +101,17 @@ class QuotaService:
         self._loading: dict[tuple[int, int], asyncio.Future[None]] = {}
 
     async def admit(
-        self, request_id: str, user_id: int, token_id: int, amount: int, limits: Limits
+        self,
+        request_id: str,
+        user_id: int,
+        token_id: int,
+        amount: int,
+        limits: Limits,
+        free: bool = False,
     ) -> Hold:
-        """Check and apply limits and the hold in one step; raises QuotaRefused."""
+        """Check and apply limits and the hold in one step; raises QuotaRefused.
+
+        `free` (a free model with free pre-consumption off) skips the balance checks."""
         hold = Hold(request_id, user_id, token_id, amount, limits.tpm > 0)
         script_keys = [
             keys.user_key(user_id),
@@ -124,6 +132,7 @@ class QuotaService:
             limits.model_total,
             limits.model_success,
             request_id,
+            1 if free else 0,
         ]
         code, value = await self._admit(keys=script_keys, args=args)
         if code == _NEED_LOAD:

@@ -110,4 +110,4 @@ async def enabled_abilities(conn: AsyncConnection) -> list[tuple[str, str, int]]
             abilities.c.enabled.is_(True)
         )
     )
-    return [(g, m, int(c)) for g, m, c in rows.tuples()]
+    return [(g, m, int(c)) for g, m, c in rows]

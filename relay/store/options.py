@@ -12,7 +12,7 @@ from relay.store.schema import options
 
 async def all_options(conn: AsyncConnection) -> dict[str, str]:
     rows = await conn.execute(select(options.c.key, options.c.value))
-    return {key: value for key, value in rows.tuples()}
+    return {key: value for key, value in rows}
 
 
 async def set_option(conn: AsyncConnection, key: str, value: str) -> None:

@@ -35,6 +35,10 @@ def json_response(data: Any, request_id: str, status: int = 200) -> web.Response
     )
 
 
+def _rfc3339(unix: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
+
+
 def _owner(model: str) -> str:
     for prefixes, owner in _OWNERS:
         if model.startswith(prefixes):
@@ -56,6 +60,16 @@ class Handlers:
             self.ctx, request.path, request.headers, request.query, ip, lang
         )
         return principal, group, pinned, ip
+
+    async def _auth_funded(self, request: web.BaseRequest, lang: str) -> tuple[Principal, str]:
+        """_auth plus TokenAuth's balance check, for endpoints that take no hold (admission
+        checks it for relayed calls): a limited token with nothing left is an invalid token."""
+        principal, group, _, _ = await self._auth(request, lang)
+        if not principal.unlimited:
+            _, _, remain, _ = await self.ctx.quota.balances(principal.user_id, principal.token_id)
+            if remain <= 0:
+                raise RelayError(401, message("token_invalid", lang))
+        return principal, group
 
     async def _body(self, request: web.BaseRequest, lang: str) -> bytes:
         try:
@@ -102,12 +116,18 @@ class Handlers:
         return models
 
     async def models(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
-        principal, group, _, _ = await self._auth(request, lang)
+        principal, group = await self._auth_funded(request, lang)
         models = self._visible_models(principal, group)
         if request.headers.get("x-api-key") and request.headers.get("anthropic-version"):
+            # new-api: created_at is the OpenAI entry's `created` in RFC 3339.
             data = [
-                {"id": m, "created_at": "2024-01-01T00:00:00Z", "display_name": m, "type": "model"}
-                for m in models
+                {
+                    "id": e["id"],
+                    "created_at": _rfc3339(e["created"]),
+                    "display_name": e["id"],
+                    "type": "model",
+                }
+                for e in map(self._model_entry, models)
             ]
             return json_response(
                 {
@@ -136,13 +156,14 @@ class Handlers:
     async def model(
         self, request: web.BaseRequest, request_id: str, lang: str, model: str
     ) -> web.Response:
-        principal, group, _, _ = await self._auth(request, lang)
+        principal, group = await self._auth_funded(request, lang)
         if model not in self._visible_models(principal, group):
             raise RelayError(
                 404,
                 f"The model '{model}' does not exist",
                 "model_not_found",
                 type="invalid_request_error",
+                param="model",
             )
         return json_response(self._model_entry(model), request_id)
 
@@ -176,7 +197,8 @@ class Handlers:
         self, request: web.BaseRequest, request_id: str, lang: str
     ) -> web.Response:
         principal, granted, _ = await self._billing_amounts(request, lang)
-        if principal.unlimited and self.ctx.catalog.options["DisplayTokenStatEnabled"]:
+        token_stat = self.ctx.catalog.options["DisplayTokenStatEnabled"]
+        if principal.unlimited and token_stat:
             granted = UNLIMITED_AMOUNT
         return json_response(
             {
@@ -185,7 +207,8 @@ class Handlers:
                 "soft_limit_usd": granted,
                 "hard_limit_usd": granted,
                 "system_hard_limit_usd": granted,
-                "access_until": max(principal.expired_time, 0),
+                # new-api reads expired_time only from the token, so 0 when showing the user.
+                "access_until": max(principal.expired_time, 0) if token_stat else 0,
             },
             request_id,
         )
@@ -200,4 +223,11 @@ class Handlers:
     async def not_implemented(
         self, request: web.BaseRequest, request_id: str, lang: str
     ) -> web.Response:
-        raise RelayError(501, message("not_implemented", lang), "api_not_implemented")
+        # new-api writes this body as is: English, no request id in the message, param "".
+        error = {
+            "message": "API not implemented",
+            "type": "new_api_error",
+            "param": "",
+            "code": "api_not_implemented",
+        }
+        return json_response({"error": error}, request_id, status=501)

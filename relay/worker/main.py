@@ -33,6 +33,8 @@ from relay.worker.server import RelayDispatcher
 
 log = logging.getLogger("relay.worker")
 
+NEW_CONNECTION_GRACE = 1.0  # seconds a draining worker waits for a new connection's request
+
 
 def _balance_loader(engine: AsyncEngine) -> Any:
     async def load(user_id: int, token_id: int) -> BalanceRow | None:
@@ -66,9 +68,9 @@ class CatalogReloader:
         if event == events.ROUTING:
             self.request()
         elif event.startswith("token:"):
-            self._ctx.principals.invalidate_token(event.removeprefix("token:"))
+            await self._ctx.principals.invalidate_token(event.removeprefix("token:"))
         elif event.startswith("user:"):
-            self._ctx.principals.invalidate_user(int(event.removeprefix("user:")))
+            await self._ctx.principals.invalidate_user(int(event.removeprefix("user:")))
 
     async def on_connect(self) -> None:
         self._ctx.principals.clear()
@@ -101,6 +103,22 @@ async def close_context(ctx: WorkerContext) -> None:
     await ctx.engine.dispose()
 
 
+async def _await_first_requests(server: web.Server, grace: float) -> None:
+    """Give connections accepted just before the listener closed time to send their request.
+
+    server.shutdown() closes every connection with no request in progress, and one that was
+    accepted but whose request has not arrived yet would be dropped unanswered: a SIGHUP roll
+    would lose requests on brand-new connections. aiohttp counts parsed requests per
+    connection in `_request_count` (no public equivalent); 0 means none has arrived yet.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while loop.time() < deadline:
+        if all(getattr(conn, "_request_count", 1) for conn in server.connections):
+            return
+        await asyncio.sleep(0.01)
+
+
 async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -131,6 +149,11 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     await stop.wait()
     log.info("worker %d draining (up to %.0f s)", os.getpid(), settings.shutdown_timeout)
     listener.close()
+    await _await_first_requests(server, min(NEW_CONNECTION_GRACE, settings.shutdown_timeout))
+    # Close idle keep-alive connections now and the busy ones after their current response:
+    # aiohttp's shutdown() alone leaves an idle connection waiting for a next request until
+    # the timeout, and a request sent on it meanwhile would never be answered.
+    server.pre_shutdown()
     await server.shutdown(settings.shutdown_timeout)
     for task in background:
         await cancel_quietly(task)

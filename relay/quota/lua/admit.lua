@@ -4,7 +4,8 @@
 -- KEYS: 1 user hash, 2 token hash, 3 holds zset, 4 token limits hash,
 --       5 model-success zset, 6 model-total bucket hash
 -- ARGV: 1 hold member, 2 amount, 3 lease ms, 4 rpm, 5 rpd, 6 tpm,
---       7 model-limit window s, 8 model total limit, 9 model success limit, 10 request id
+--       7 model-limit window s, 8 model total limit, 9 model success limit, 10 request id,
+--       11 free model 1/0 (new-api skips the wallet checks for free models)
 -- Returns {code, value}; see relay/quota/service.py for the codes.
 local t = redis.call('TIME')
 local now = tonumber(t[1])
@@ -71,9 +72,11 @@ if window > 0 then
 end
 
 local amount = tonumber(ARGV[2])
-local user_avail = tonumber(u[2]) - tonumber(u[3])
-if user_avail <= 0 or user_avail < amount then return {9, user_avail} end
-if not unlimited and token_avail < amount then return {10, token_avail} end
+if ARGV[11] ~= '1' then
+  local user_avail = tonumber(u[2]) - tonumber(u[3])
+  if user_avail <= 0 or user_avail < amount then return {9, user_avail} end
+  if not unlimited and token_avail < amount then return {10, token_avail} end
+end
 
 redis.call('HINCRBY', KEYS[1], 'h', amount)
 redis.call('HINCRBY', KEYS[2], 'h', amount)

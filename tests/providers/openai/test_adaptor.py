@@ -1,0 +1,189 @@
+"""relay.providers.openai.adaptor: the upstream request (URL, headers, body) for a channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from relay.providers.base import Endpoint, UpstreamCall, Usage
+from relay.providers.openai.adaptor import OpenAICompatible, Vendor
+from relay.providers.registry import ChannelType, provider_for
+from relay.routing import Channel
+
+OPENAI = OpenAICompatible(Vendor("OpenAI", "https://api.openai.com", True))
+NO_STREAM_OPTIONS = OpenAICompatible(Vendor("Custom", "", False))
+
+# Unusual spacing and key order: passing through must keep it byte for byte.
+CLIENT_BODY = (
+    b'{"model" : "gpt-4o-mini",  "messages":[{"role":"user","content":"hi \\u00e9"}],"stream":true}'
+)
+
+
+def channel(**kw: Any) -> Channel:
+    return Channel(**{"id": 1, "type": 1, "name": "c", "keys": ("sk-up",), **kw})
+
+
+def call(
+    body: bytes = CLIENT_BODY,
+    *,
+    endpoint: Endpoint = Endpoint.CHAT,
+    upstream_model: str = "gpt-4o-mini",
+    mapped: bool = False,
+    stream: bool = True,
+    inject: bool = False,
+) -> UpstreamCall:
+    return UpstreamCall(
+        endpoint=endpoint,
+        body=body,
+        payload=orjson.loads(body),
+        upstream_model=upstream_model,
+        model_mapped=mapped,
+        stream=stream,
+        inject_usage=inject,
+    )
+
+
+def test_client_bytes_pass_through_untouched() -> None:
+    c = call(inject=False)
+    req = OPENAI.build_request(channel(), "sk-up", c)
+    assert req.body is c.body
+
+
+def test_no_injection_for_vendors_without_stream_options() -> None:
+    c = call(inject=True)
+    assert NO_STREAM_OPTIONS.build_request(channel(base_url="http://x"), "k", c).body is c.body
+    assert not NO_STREAM_OPTIONS.injects_usage() and OPENAI.injects_usage()
+
+
+def test_stream_options_are_spliced_without_re_encoding() -> None:
+    req = OPENAI.build_request(channel(), "sk-up", call(inject=True))
+    assert req.body == b'{"stream_options":{"include_usage":true},' + CLIENT_BODY[1:]
+    data = orjson.loads(req.body)
+    assert data["stream_options"] == {"include_usage": True}
+    assert data["messages"][0]["content"] == "hi é"
+
+
+def test_splice_keeps_leading_whitespace_out() -> None:
+    body = b'  \n{"model":"m","stream":true}'
+    req = OPENAI.build_request(channel(), "k", call(body, inject=True))
+    assert req.body == b'{"stream_options":{"include_usage":true},"model":"m","stream":true}'
+
+
+@pytest.mark.parametrize(
+    ("body", "expected_options"),
+    [
+        (
+            b'{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1}}',
+            {"include_usage": True, "x": 1},
+        ),
+        (b'{"model":"m","stream":true,"stream_options":null}', {"include_usage": True}),
+        (b'{"model":"m","stream":true,"stream_options":"bad"}', {"include_usage": True}),
+        (b"{}", {"include_usage": True}),
+        (b"{ }", {"include_usage": True}),
+    ],
+)
+def test_re_encodes_when_splicing_is_not_safe(body: bytes, expected_options: dict) -> None:
+    req = OPENAI.build_request(channel(), "k", call(body, upstream_model="m", inject=True))
+    data = orjson.loads(req.body)
+    assert data["stream_options"] == expected_options
+    assert data["model"] == "m"
+
+
+def test_model_mapping_re_encodes_with_the_upstream_model() -> None:
+    c = call(upstream_model="gpt-4o-2024-08-06", mapped=True)
+    req = OPENAI.build_request(channel(), "k", c)
+    data = orjson.loads(req.body)
+    assert data["model"] == "gpt-4o-2024-08-06"
+    assert data["messages"] == c.payload["messages"] and data["stream"] is True
+    assert "stream_options" not in data
+    assert c.payload["model"] == "gpt-4o-mini"  # the client's payload is not mutated
+
+
+def test_model_mapping_with_injection() -> None:
+    req = OPENAI.build_request(channel(), "k", call(upstream_model="up", mapped=True, inject=True))
+    data = orjson.loads(req.body)
+    assert data["model"] == "up" and data["stream_options"] == {"include_usage": True}
+
+
+def test_param_override_is_applied_last() -> None:
+    override = {"temperature": 0.1, "model": "forced-model", "stream_options": {"x": 2}}
+    c = call(inject=True)
+    req = OPENAI.build_request(channel(param_override=override), "k", c)
+    data = orjson.loads(req.body)
+    assert data["temperature"] == 0.1
+    assert data["model"] == "forced-model"
+    assert data["stream_options"] == {"x": 2}
+    assert "temperature" not in c.payload
+
+
+def test_headers() -> None:
+    req = OPENAI.build_request(channel(), "sk-up", call(stream=True))
+    assert req.headers == {
+        "Authorization": "Bearer sk-up",
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+    }
+    req = OPENAI.build_request(channel(organization="org-1"), "sk-up", call(stream=False))
+    assert "Accept" not in req.headers
+    assert req.headers["OpenAI-Organization"] == "org-1"
+
+
+def test_header_override_with_api_key_placeholder() -> None:
+    ch = channel(
+        header_override={
+            "X-Api-Key": "{api_key}",
+            "Authorization": "Token {api_key}",
+            "X-Static": "v",
+        }
+    )
+    req = OPENAI.build_request(ch, "sk-up", call())
+    assert req.headers["X-Api-Key"] == "sk-up"
+    assert req.headers["Authorization"] == "Token sk-up"
+    assert req.headers["X-Static"] == "v"
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "base"),
+    [
+        (ChannelType.OPENAI, "https://api.openai.com"),
+        (ChannelType.OLLAMA, "http://localhost:11434"),
+        (ChannelType.OPENROUTER, "https://openrouter.ai/api"),
+        (ChannelType.MOONSHOT, "https://api.moonshot.cn"),
+        (ChannelType.SILICONFLOW, "https://api.siliconflow.cn"),
+        (ChannelType.MISTRAL, "https://api.mistral.ai"),
+        (ChannelType.DEEPSEEK, "https://api.deepseek.com"),
+        (ChannelType.XAI, "https://api.x.ai"),
+    ],
+)
+def test_default_base_url_per_vendor(channel_type: ChannelType, base: str) -> None:
+    provider = provider_for(channel_type)
+    assert provider is not None
+    req = provider.build_request(channel(type=channel_type), "k", call())
+    assert req.url == base + "/v1/chat/completions"
+
+
+@pytest.mark.parametrize("endpoint", list(Endpoint))
+def test_channel_base_url_wins_and_endpoint_path_is_appended(endpoint: Endpoint) -> None:
+    req = OPENAI.build_request(channel(base_url="http://mock:1"), "k", call(endpoint=endpoint))
+    assert req.url == "http://mock:1" + endpoint.value
+
+
+def test_parse_usage_and_response_text() -> None:
+    data = {
+        "choices": [{"message": {"content": "hello"}}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+    }
+    assert OPENAI.parse_usage(Endpoint.CHAT, data) == Usage(3, 1)
+    assert OPENAI.parse_usage(Endpoint.CHAT, {"usage": None}) is None
+    assert OPENAI.response_text(Endpoint.CHAT, data) == ["hello"]
+    assert OPENAI.response_text(Endpoint.COMPLETIONS, {"choices": [{"text": "t"}]}) == ["t"]
+    assert OPENAI.response_text(Endpoint.EMBEDDINGS, {"data": []}) == []
+
+
+def test_stream_observer_is_wired() -> None:
+    texts: list[str] = []
+    obs = OPENAI.stream_observer(Endpoint.CHAT, True, texts.append)
+    assert obs.observe(b'{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}') is False
+    assert obs.usage() == Usage(1, 2)
