@@ -11,7 +11,6 @@ import orjson
 MESSAGES: Mapping[str, tuple[str, str]] = {
     "token_invalid": ("Invalid token", "无效的令牌"),
     "user_banned": ("User has been banned", "用户已被封禁"),
-    "ip_unparsable": ("Unable to parse the client IP address", "无法解析客户端 IP 地址"),
     "ip_denied": (
         "Your IP is not in the token's allowed list",
         "您的 IP 不在令牌允许访问的列表中",
@@ -80,7 +79,6 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "body_too_large": ("Request body too large", "请求体过大"),
     "not_found": ("Invalid URL ({method} {path})", "无效的 URL ({method} {path})"),
-    "not_implemented": ("API not implemented", "API 未实现"),
     "upstream_unreachable": (
         "Failed to reach the upstream: {error}",
         "请求上游失败: {error}",
@@ -90,7 +88,6 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Failed to read the upstream response: {error}",
         "读取上游响应失败: {error}",
     ),
-    "service_unavailable": ("Service temporarily unavailable", "服务暂时不可用"),
     "internal": ("Internal error", "内部错误"),
 }
 

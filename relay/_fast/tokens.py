@@ -8,9 +8,9 @@ interpreter) selects the pure twin; ``IMPLEMENTATION`` says which one is in use.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING
+
+from relay._fast._select import NO_EXTENSIONS
 
 __all__ = [
     "FAMILY_CLAUDE",
@@ -22,13 +22,8 @@ __all__ = [
     "family_for_model",
 ]
 
-_NO_EXTENSIONS = (
-    os.environ.get("RELAY_NO_EXTENSIONS", "") not in ("", "0")
-    or sys.implementation.name != "cpython"
-)
-
 IMPLEMENTATION: str
-if TYPE_CHECKING or _NO_EXTENSIONS:
+if TYPE_CHECKING or NO_EXTENSIONS:
     from relay._fast._tokens_py import (
         FAMILY_CLAUDE,
         FAMILY_GEMINI,

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from relay.quota import keys
+from relay.redis_pipe import PipelinedRedis, PipelinedScript
 from relay.store.tokens import BalanceRow
 
 log = logging.getLogger("relay.quota")
@@ -87,16 +88,30 @@ BalanceLoader = Callable[[int, int], Awaitable[BalanceRow | None]]
 class QuotaService:
     """Atomic quota decisions against Redis. One instance per process."""
 
-    def __init__(self, redis: Any, lease_seconds: int, loader: BalanceLoader) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        lease_seconds: int,
+        loader: BalanceLoader,
+        pipelined: PipelinedRedis | None = None,
+    ) -> None:
+        """`pipelined`, when given, carries the per-request scripts (see relay.redis_pipe)."""
         self._redis = redis
         self._lease_ms = lease_seconds * 1000
         self._loader = loader
-        self._admit = redis.register_script(_script_source("admit"))
-        self._settle = redis.register_script(_script_source("settle"))
-        self._refund = redis.register_script(_script_source("refund"))
-        self._load = redis.register_script(_script_source("load"))
-        self._renew = redis.register_script(_script_source("renew"))
-        self._reap = redis.register_script(_script_source("reap"))
+
+        def script(name: str) -> Any:
+            source = _script_source(name)
+            if pipelined is not None:
+                return PipelinedScript(pipelined, source)
+            return redis.register_script(source)
+
+        self._admit = script("admit")
+        self._settle = script("settle")
+        self._refund = script("refund")
+        self._load = script("load")
+        self._renew = script("renew")
+        self._reap = script("reap")
         self._live: dict[str, Hold] = {}
         self._loading: dict[tuple[int, int], asyncio.Future[None]] = {}
 

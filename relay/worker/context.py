@@ -12,6 +12,7 @@ from relay.auth import PrincipalCache
 from relay.catalog import Catalog
 from relay.crypto import Keyring
 from relay.quota.service import QuotaService
+from relay.redis_pipe import PipelinedRedis
 from relay.settings import Settings
 from relay.tokenizer import Tokenizer
 
@@ -29,4 +30,5 @@ class WorkerContext:
     tokenizer: Tokenizer
     http: aiohttp.ClientSession
     catalog: Catalog
+    pipelined: PipelinedRedis | None = None  # the hot path's Redis connection (not on Cluster)
     key_cursor: dict[int, int] = field(default_factory=dict)  # polling multi-key channels

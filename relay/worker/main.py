@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import uvloop
 from aiohttp import web
+from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay import events
@@ -21,7 +22,8 @@ from relay.auth import PrincipalCache
 from relay.catalog import load_catalog
 from relay.crypto import Keyring
 from relay.quota.service import QuotaService
-from relay.redis_client import connect_redis
+from relay.redis_client import connect_redis, redis_url
+from relay.redis_pipe import PipelinedRedis
 from relay.settings import Settings
 from relay.store.engine import database_url, make_engine
 from relay.store.tokens import BalanceRow, balance_row
@@ -79,6 +81,7 @@ class CatalogReloader:
 
 async def build_context(settings: Settings) -> WorkerContext:
     redis = await connect_redis(settings)
+    pipelined = None if isinstance(redis, RedisCluster) else PipelinedRedis(redis_url(settings))
     engine = make_engine(database_url(settings), pool_size=2)
     keyring = Keyring(settings.crypto_secret)
     tokenizer = Tokenizer()
@@ -90,7 +93,8 @@ async def build_context(settings: Settings) -> WorkerContext:
         engine=engine,
         keyring=keyring,
         principals=PrincipalCache(redis, engine, settings.sync_frequency),
-        quota=QuotaService(redis, settings.hold_lease_seconds, _balance_loader(engine)),
+        quota=QuotaService(redis, settings.hold_lease_seconds, _balance_loader(engine), pipelined),
+        pipelined=pipelined,
         tokenizer=tokenizer,
         http=aiohttp.ClientSession(connector=connector),
         catalog=await load_catalog(engine, keyring),
@@ -99,6 +103,8 @@ async def build_context(settings: Settings) -> WorkerContext:
 
 async def close_context(ctx: WorkerContext) -> None:
     await ctx.http.close()
+    if ctx.pipelined is not None:
+        await ctx.pipelined.aclose()
     await ctx.redis.aclose()
     await ctx.engine.dispose()
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import random
-import string
 import time
 from collections.abc import Sequence
 
 from aiohttp import web
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-_ALNUM = string.ascii_letters + string.digits
 
 
 class RequestIds:
@@ -21,15 +20,20 @@ class RequestIds:
     def __init__(self, node_name: str) -> None:
         self._prefix = hashlib.sha256(node_name.encode()).hexdigest()[:8]
         self._rng = random.Random()
+        self._second = -1
+        self._stamp = ""
 
     def new(self) -> str:
         ns = time.time_ns()
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(ns // 1_000_000_000))
-        tail = "".join(self._rng.choices(_ALNUM, k=8))
-        return f"{stamp}{ns % 1_000_000_000:09d}{self._prefix}{tail}"
+        second, fraction = divmod(ns, 1_000_000_000)
+        if second != self._second:  # formatting the date is the costly part: once a second
+            self._second = second
+            self._stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(second))
+        return f"{self._stamp}{fraction:09d}{self._prefix}{self._rng.getrandbits(32):08x}"
 
 
-def _trusted(addr: str, trusted: Sequence[IPNetwork]) -> bool:
+@functools.lru_cache(maxsize=4096)  # a handful of peers and proxies: parse each address once
+def _trusted(addr: str, trusted: tuple[IPNetwork, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(addr)
     except ValueError:
@@ -42,6 +46,7 @@ def client_ip(request: web.BaseRequest, trusted: Sequence[IPNetwork]) -> str:
     transport = request.transport
     peer = transport.get_extra_info("peername") if transport is not None else None
     remote = peer[0] if isinstance(peer, tuple) and peer else "127.0.0.1"
+    trusted = tuple(trusted)
     if not _trusted(remote, trusted):
         return str(remote)
     forwarded = request.headers.get("X-Forwarded-For")

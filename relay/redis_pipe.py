@@ -1,0 +1,137 @@
+"""A lean, automatically pipelining Redis connection for the hot path's script calls.
+
+redis-py spends most of a script call in Python bookkeeping (pool checkout, retries, command
+packing, a socket write per command). Here every command issued during one event-loop turn is
+packed by hiredis, written with ONE write, and answered in order by a hiredis reader, so many
+concurrent requests share one connection and one round trip. Standalone Redis only (TCP or unix
+socket); a Cluster keeps using redis-py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import hiredis
+
+
+class RedisReplyError(Exception):
+    """Redis answered a command with an error."""
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.reader = hiredis.Reader()
+        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.loop = asyncio.get_running_loop()
+        self.lost = self.loop.create_future()
+        self._outbox: list[bytes] = []
+
+    def send(self, packed: bytes) -> asyncio.Future[Any]:
+        """Queue a packed command; the whole queue is written once, at the end of this turn."""
+        fut: asyncio.Future[Any] = self.loop.create_future()
+        self.waiting.append(fut)
+        if not self._outbox:
+            self.loop.call_soon(self._flush)
+        self._outbox.append(packed)
+        return fut
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        if self.transport is not None:
+            self.transport.write(b"".join(outbox))
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            fut = self.waiting.popleft()
+            if fut.done():  # its caller was cancelled: the answer is dropped, order is kept
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                fut.set_exception(RedisReplyError(str(reply)))
+            else:
+                fut.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        error = ConnectionError(f"redis connection lost: {exc}")
+        while self.waiting:
+            fut = self.waiting.popleft()
+            if not fut.done():
+                fut.set_exception(error)
+        if not self.lost.done():
+            self.lost.set_result(None)
+        self.transport = None
+
+
+class PipelinedRedis:
+    """One connection per process; reconnects on the next call after it is lost."""
+
+    def __init__(self, url: str) -> None:
+        self._url = urlparse(url)
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    async def _connect(self) -> _Protocol:
+        loop = asyncio.get_running_loop()
+        u = self._url
+        if u.scheme == "unix":
+            _, protocol = await loop.create_unix_connection(_Protocol, unquote(u.path))
+        else:
+            _, protocol = await loop.create_connection(
+                _Protocol, u.hostname or "127.0.0.1", u.port or 6379, ssl=u.scheme == "rediss"
+            )
+        setup: list[tuple[Any, ...]] = []
+        if u.password:
+            setup.append(("AUTH", unquote(u.username or "default"), unquote(u.password)))
+        db = (u.path or "/").strip("/")
+        if u.scheme != "unix" and db and db != "0":
+            setup.append(("SELECT", db))
+        for command in setup:
+            await protocol.send(hiredis.pack_command(command))
+        return protocol
+
+    async def _ready(self) -> _Protocol:
+        protocol = self._protocol
+        if protocol is not None and protocol.transport is not None:
+            return protocol
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._protocol is None or self._protocol.transport is None:
+                self._protocol = await self._connect()
+            return self._protocol
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command; it leaves with every other command of this loop turn."""
+        protocol = await self._ready()
+        return await protocol.send(hiredis.pack_command(args))
+
+    async def aclose(self) -> None:
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+            await protocol.lost
+
+
+class PipelinedScript:
+    """EVALSHA through a PipelinedRedis, loading the script on NOSCRIPT."""
+
+    def __init__(self, client: PipelinedRedis, source: str) -> None:
+        self._client = client
+        self._source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, keys: list[Any], args: list[Any]) -> Any:
+        try:
+            return await self._client.execute("EVALSHA", self.sha, len(keys), *keys, *args)
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        return await self._client.execute("EVAL", self._source, len(keys), *keys, *args)
