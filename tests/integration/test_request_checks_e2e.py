@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anthropic
+import backports.zstd as zstd
+import brotli
 import orjson
 import pytest
 from relay_harness import MockUpstream, RelayServer, Store, running
@@ -36,18 +38,26 @@ async def test_missing_model_and_bad_json_are_400(
     assert (await store.balances(s))["token_used"] == 0
 
 
-async def test_gzip_request_body_is_accepted(
-    relay: RelayServer, store: Store, upstream: MockUpstream
+COMPRESSORS = {
+    "gzip": gzip.compress,
+    "br": brotli.compress,
+    "zstd": zstd.compress,
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(COMPRESSORS))
+async def test_compressed_request_bodies_are_accepted(
+    relay: RelayServer, store: Store, upstream: MockUpstream, encoding: str
 ) -> None:
-    s = await store.scenario(upstream, channels=[{"key": "mock;tag=Z;pt=7;ct=3"}])
-    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
-    reply = await send(
-        relay, key=s.api_key, data=gzip.compress(chat_body("zipped")), headers=headers
-    )
+    key = f"mock;tag=Z{encoding};pt=7;ct=3"
+    s = await store.scenario(upstream, channels=[{"key": key}])
+    headers = {"Content-Encoding": encoding, "Content-Type": "application/json"}
+    data = COMPRESSORS[encoding](chat_body(f"zipped {encoding}"))
+    reply = await send(relay, key=s.api_key, data=data, headers=headers)
     assert reply.status == 200, reply.body
-    assert reply.body["choices"][0]["message"]["content"].startswith("[Z]")
-    calls = await upstream.calls("mock;tag=Z;pt=7;ct=3")
-    assert calls[-1]["body"]["messages"][0]["content"] == "zipped"
+    assert reply.body["choices"][0]["message"]["content"].startswith(f"[Z{encoding}]")
+    calls = await upstream.calls(key)
+    assert calls[-1]["body"]["messages"][0]["content"] == f"zipped {encoding}"
 
 
 async def test_body_over_max_request_body_mb_is_413(
