@@ -26,12 +26,12 @@ def _serve() -> int:
         return 2
     _configure_logging(settings.log_level)
     from relay.embedded_redis import EmbeddedRedisError
-    from relay.supervisor import Supervisor
+    from relay.supervisor import StartupError, Supervisor
 
     supervisor = Supervisor(settings)
     try:
         return supervisor.run()
-    except EmbeddedRedisError as exc:
+    except (EmbeddedRedisError, StartupError) as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

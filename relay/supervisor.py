@@ -38,6 +38,10 @@ READY_TIMEOUT = 60.0
 RESTART_BACKOFF = 1.0
 
 
+class StartupError(RuntimeError):
+    """A child process did not come up; its own error is in the log above."""
+
+
 @dataclass
 class Child:
     pid: int
@@ -156,7 +160,7 @@ class Supervisor:
         pending = [self._spawn("admin")] + [self._spawn("worker") for _ in range(s.workers)]
         for child, fd in pending:
             if not self._wait_ready(child, fd):
-                raise RuntimeError(f"the {child.kind} process (pid {child.pid}) failed to start")
+                raise StartupError(f"the {child.kind} process failed to start (see the log above)")
         port = self.sock.getsockname()[1]
         log.info(
             "relay serving on http://%s:%d with %d workers; admin on port %d",

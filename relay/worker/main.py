@@ -84,6 +84,7 @@ async def build_context(settings: Settings) -> WorkerContext:
     pipelined = None if isinstance(redis, RedisCluster) else PipelinedRedis(redis_url(settings))
     engine = make_engine(database_url(settings), pool_size=2)
     keyring = Keyring(settings.crypto_secret)
+    catalog = await load_catalog(engine, keyring)
     tokenizer = Tokenizer()
     tokenizer.load_in_background()
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=90, ttl_dns_cache=300)
@@ -97,7 +98,7 @@ async def build_context(settings: Settings) -> WorkerContext:
         pipelined=pipelined,
         tokenizer=tokenizer,
         http=aiohttp.ClientSession(connector=connector),
-        catalog=await load_catalog(engine, keyring),
+        catalog=catalog,
     )
 
 
