@@ -51,7 +51,7 @@ class EmbeddedRedis:
                 f"dir {self.data_dir}",
                 "appendonly yes",
                 "appendfsync everysec",
-                "save 3600 1",
+                'save ""',  # AOF is the persistence; no RDB save that could block shutdown
                 "dbfilename redis.rdb",
                 "maxmemory-policy noeviction",
                 f"logfile {self.data_dir / 'redis.log'}",

@@ -167,19 +167,27 @@ class Supervisor:
             s.host, port, s.workers, self.admin_sock.getsockname()[1],
         )  # fmt: skip
 
-    def _reap(self) -> None:
-        while True:
+    def _exited(self) -> list[tuple[Child, int]]:
+        """Children that have exited, with their wait status. Only our own forks are waited
+        for: the embedded Redis is a child too, and its Popen must reap it itself."""
+        gone = []
+        for pid in list(self.children):
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                done, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            child = self.children.pop(pid, None)
-            if child is not None and child.ready_fd >= 0:
-                os.close(child.ready_fd)
-            if child is None or child.retiring or self._stopping:
+                done, status = pid, 0
+            if done:
+                child = self.children.pop(pid)
+                if child.ready_fd >= 0:
+                    os.close(child.ready_fd)
+                gone.append((child, status))
+        return gone
+
+    def _reap(self) -> None:
+        for child, status in self._exited():
+            if child.retiring or self._stopping:
                 continue
+            pid = child.pid
             code = os.waitstatus_to_exitcode(status)
             log.warning("%s %d exited (%s); starting a new one", child.kind, pid, code)
             if time.monotonic() - child.started < RESTART_BACKOFF:
@@ -237,14 +245,8 @@ class Supervisor:
             self._signal(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.settings.shutdown_timeout + 5.0
         while self.children and time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid:
-                self.children.pop(pid, None)
-            else:
-                time.sleep(0.05)
+            self._exited()
+            time.sleep(0.05)
         for child in self.children.values():
             log.warning("%s %d did not drain in time; killing it", child.kind, child.pid)
             self._signal(child.pid, signal.SIGKILL)
