@@ -1,11 +1,12 @@
 """`relay serve`: bind once, fork the workers and the admin process, keep them alive.
 
 The listening socket is bound here and inherited by every worker (one accept queue shared by
-all). Measured against SO_REUSEPORT (bench/reuseport.py, see README "Benchmarks"): throughput
-is within noise on this 2-core machine and the balance across workers is as even, while with
-SO_REUSEPORT a worker that stops (SIGHUP roll, SIGTERM drain, crash) takes the connections
-queued on its own socket down with it as resets. One inherited socket is the only choice that
-keeps the "no refused connection during a roll" guarantee, so relay uses it.
+all). Measured against SO_REUSEPORT with 2 pre-forked uvloop/aiohttp workers (bench/reuseport.py,
+bench/results/2026-11-22-reuseport.md): throughput is within noise (20.5k vs 22.1k req/s median
+of 3, reps overlapping) and the balance across workers is equally even (49-51 %); but when one
+worker stops, SO_REUSEPORT resets the connections queued on that worker's own socket (105 read
+errors over 3 trials with a new connection per request) while the shared socket loses none. Only
+the shared socket keeps "no refused connection during a SIGHUP roll", so relay uses it.
 """
 
 from __future__ import annotations
