@@ -48,6 +48,13 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     hold_lease_seconds: int = 120
     log_level: str = "INFO"
+    # new-api's per-IP limits on the admin API: (enabled, requests, window seconds)
+    global_api_rate_limit: tuple[bool, int, int] = (True, 360, 180)
+    critical_rate_limit: tuple[bool, int, int] = (True, 20, 1200)
+    search_rate_limit: tuple[bool, int, int] = (True, 10, 60)
+    log_retention_days: int = 0  # 0 keeps every log row
+    channel_test_minutes: int = 0  # CHANNEL_TEST_FREQUENCY: 0 = scheduled tests off
+    generate_default_token: bool = False
 
     @property
     def embedded_redis(self) -> bool:
@@ -97,6 +104,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in _FALSE:
         return False
     raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def _limit(env: Mapping[str, str], prefix: str, count: int, seconds: int) -> tuple[bool, int, int]:
+    return (
+        _bool(env, f"{prefix}_ENABLE", True),
+        _int(env, prefix, count, 1, 10**9),
+        _int(env, f"{prefix}_DURATION", seconds, 1, 86400 * 30),
+    )
 
 
 def _networks(raw: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -212,6 +227,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         hold_lease_seconds=_int(env, "RELAY_HOLD_LEASE_SECONDS", 120, 5, 86400),
         log_level=level,
+        global_api_rate_limit=_limit(env, "GLOBAL_API_RATE_LIMIT", 360, 180),
+        critical_rate_limit=_limit(env, "CRITICAL_RATE_LIMIT", 20, 1200),
+        search_rate_limit=_limit(env, "SEARCH_RATE_LIMIT", 10, 60),
+        log_retention_days=_int(env, "LOG_RETENTION_DAYS", 0, 0, 36500),
+        channel_test_minutes=_int(env, "CHANNEL_TEST_FREQUENCY", 0, 0, 10080),
+        generate_default_token=_bool(env, "GENERATE_DEFAULT_TOKEN", False),
     )
     if settings.port and settings.port == settings.admin_port:
         raise SettingsError(f"ADMIN_PORT={settings.admin_port} must differ from PORT")

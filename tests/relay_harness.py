@@ -159,6 +159,14 @@ class RelayServer:
                 "SHUTDOWN_TIMEOUT_SECONDS": "10",
                 "SYNC_FREQUENCY": "30",
                 "LOG_LEVEL": "INFO",
+                # every server has a root user (id 1) that admin-API tests sign in as
+                "INITIAL_ROOT_PASSWORD": "root-password-123",
+                "INITIAL_ROOT_ACCESS_TOKEN": "root-access-token-0123456789",
+                # the suite sends many admin calls from one IP: new-api's per-IP limits are
+                # tested by their own servers
+                "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
+                "CRITICAL_RATE_LIMIT_ENABLE": "false",
+                "SEARCH_RATE_LIMIT_ENABLE": "false",
             }
         )
         env.update(self.backend.env())

@@ -112,6 +112,8 @@ class QuotaService:
         self._load = script("load")
         self._renew = script("renew")
         self._reap = script("reap")
+        self._adjust = script("adjust")
+        self._patch = script("patch")
         self._live: dict[str, Hold] = {}
         self._loading: dict[tuple[int, int], asyncio.Future[None]] = {}
 
@@ -252,6 +254,57 @@ class QuotaService:
             await self._load_balances(user_id, token_id)
         return 0, 0, 0, 0
 
+    async def adjust_user(
+        self, user_id: int, amount: int, *, override: bool, sql: dict[str, int]
+    ) -> tuple[int, int]:
+        """Add `amount` to (or, with override, set) a user's balance; returns (before, after).
+
+        `sql` is the user's row as SQL has it (status, quota, used_quota, request_count), used
+        only if Redis has not loaded this user yet. The change reaches SQL through the ledger.
+        """
+        loaded = [
+            "st", sql["status"], "q", sql["quota"], "uq", sql["used_quota"],
+            "rc", sql["request_count"],
+        ]  # fmt: skip
+        before, after = await self._adjust(
+            keys=[keys.user_key(user_id), keys.ledger_key(keys.shard_of(user_id))],
+            args=["u", user_id, 0, "set" if override else "add", amount, *loaded],
+        )
+        return int(before), int(after)
+
+    async def adjust_token(
+        self, user_id: int, token_id: int, amount: int, *, override: bool, sql: dict[str, int]
+    ) -> tuple[int, int]:
+        """Like adjust_user for a token's remaining quota; `sql` holds status, remain_quota,
+        used_quota, unlimited_quota (0/1) and expired_time."""
+        loaded = [
+            "st", sql["status"], "q", sql["remain_quota"], "uq", sql["used_quota"],
+            "ul", sql["unlimited_quota"], "ex", sql["expired_time"],
+        ]  # fmt: skip
+        before, after = await self._adjust(
+            keys=[keys.token_key(user_id, token_id), keys.ledger_key(keys.shard_of(user_id))],
+            args=["t", user_id, token_id, "set" if override else "add", amount, *loaded],
+        )
+        return int(before), int(after)
+
+    async def patch_user(self, user_id: int, **fields: int) -> None:
+        """Mirror SQL changes of a user's status into Redis, if Redis has the user loaded."""
+        await self._patch(keys=[keys.user_key(user_id)], args=_pairs(fields))
+
+    async def patch_token(self, user_id: int, token_id: int, **fields: int) -> None:
+        """Mirror SQL changes of a token (st, ul, ex) into Redis, if it is loaded there."""
+        await self._patch(keys=[keys.token_key(user_id, token_id)], args=_pairs(fields))
+
+    async def live_user(self, user_id: int) -> tuple[int, int] | None:
+        """(quota, used) of a user as Redis holds them, or None if not loaded."""
+        quota, used = await self._redis.hmget(keys.user_key(user_id), "q", "uq")
+        return None if quota is None else (int(quota), int(used))
+
+    async def live_token(self, user_id: int, token_id: int) -> tuple[int, int] | None:
+        """(remain, used) of a token as Redis holds them, or None if not loaded."""
+        remain, used = await self._redis.hmget(keys.token_key(user_id, token_id), "q", "uq")
+        return None if remain is None else (int(remain), int(used))
+
     async def renew_leases(self) -> int:
         """Extend the leases of this process's in-flight holds; returns how many were renewed."""
         by_shard: dict[int, list[str]] = {}
@@ -286,3 +339,7 @@ class QuotaService:
     @property
     def in_flight(self) -> int:
         return len(self._live)
+
+
+def _pairs(fields: dict[str, int]) -> list[Any]:
+    return [item for name, value in fields.items() for item in (name, value)]

@@ -14,8 +14,8 @@ from relay.pipeline.forward import forward
 from relay.pipeline.intake import authenticate, intake
 from relay.pipeline.settle import refund
 from relay.providers.base import Endpoint
+from relay.proxies import client_ip
 from relay.worker.context import WorkerContext
-from relay.worker.request_meta import client_ip
 
 UNKNOWN_MODEL_CREATED = 1626777600
 UNLIMITED_AMOUNT = 100_000_000

@@ -1,0 +1,32 @@
+"""The admin process's aiohttp application: every route group, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from relay.admin.api import Access, AdminRequest, Api, Raw, Route
+from relay.admin.context import AdminContext
+from relay.admin.gate import Gate
+from relay.admin.openapi import openapi_document
+from relay.admin.routes import status
+
+ROUTE_GROUPS: tuple[Api, ...] = (status.api,)
+
+meta = Api("meta")
+
+
+@meta.get("/api/openapi.json", access=Access.PUBLIC, summary="This API's OpenAPI 3 description")
+async def openapi(req: AdminRequest) -> Raw:
+    return Raw(openapi_document(all_routes()))
+
+
+def all_routes() -> list[Route]:
+    return [route for group in (*ROUTE_GROUPS, meta) for route in group.routes]
+
+
+def build_app(ctx: AdminContext) -> web.Application:
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    gate = Gate(ctx)
+    for route in all_routes():
+        app.router.add_route(route.method, route.path, gate.wrap(route))
+    return app

@@ -1,0 +1,1 @@
+"""Admin API route groups; each module declares its routes on one `api`."""
