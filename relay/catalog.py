@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from relay.crypto import Keyring
 from relay.options import Options
 from relay.routing import Channel, RoutingTable
-from relay.store.channels import all_channels, enabled_abilities, split_list
+from relay.store.channels import all_channels, enabled_abilities, split_keys, split_list
 from relay.store.options import all_options
 
 log = logging.getLogger("relay.catalog")
@@ -53,7 +53,14 @@ def channel_from_row(row: RowMapping, keyring: Keyring) -> Channel:
         status = int(row["status"])
     info = _json_object(row["channel_info"], "channel_info", cid)
     multi = bool(info.get("is_multi_key"))
-    keys = tuple(k.strip() for k in key_text.split("\n") if k.strip()) if multi else (key_text,)
+    if multi:  # keys a health check or an admin disabled are left out
+        disabled = info.get("multi_key_status_list")
+        disabled = disabled if isinstance(disabled, dict) else {}
+        keys = tuple(
+            k for i, k in enumerate(split_keys(key_text)) if k and disabled.get(str(i), 1) == 1
+        )
+    else:
+        keys = (key_text,)
     mapping = {
         str(k): str(v)
         for k, v in _json_object(row["model_mapping"], "model_mapping", cid).items()

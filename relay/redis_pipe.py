@@ -113,6 +113,15 @@ class PipelinedRedis:
         protocol = await self._ready()
         return await protocol.send(hiredis.pack_command(args))
 
+    def send_nowait(self, *args: Any) -> asyncio.Future[Any] | None:
+        """Queue one command on the open connection without awaiting; None if not connected.
+
+        For fire-and-forget writes: the caller must consume the future's result."""
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
+            return None
+        return protocol.send(hiredis.pack_command(args))
+
     async def aclose(self) -> None:
         protocol, self._protocol = self._protocol, None
         if protocol is not None and protocol.transport is not None:

@@ -12,8 +12,12 @@ import pytest
 from relay.billing.ratios import default_tables
 from relay.options import (
     DEFAULT_RETRY_STATUS_CODES,
+    MODEL_RATIO_OPTIONS,
     OPTION_SPECS,
     Options,
+    default_value,
+    is_known_option,
+    is_secret_option,
     parse_bool,
     parse_group_limits,
     parse_int,
@@ -23,6 +27,7 @@ from relay.options import (
     parse_status_ranges,
     parse_string_list,
     parse_string_map,
+    validate_option,
 )
 
 # --- parsers ------------------------------------------------------------------------------
@@ -89,14 +94,14 @@ def test_parse_status_ranges() -> None:
 BAD_VALUES: list[tuple[Callable[[str], Any], str, str]] = [
     (parse_bool, "yes", "true or false"),
     (parse_bool, "", "true or false"),
-    (parse_int, "1.5", "invalid literal"),
+    (parse_int, "1.5", "is not an integer"),
     (parse_int, "-1", "out of range"),
     (lambda v: parse_int(v, 0, 100), "101", "out of range"),
     (parse_positive_float, "0", "greater than 0"),
     (parse_positive_float, "-3", "greater than 0"),
     (parse_positive_float, "nan", "greater than 0"),
     (parse_positive_float, "inf", "finite"),
-    (parse_positive_float, "abc", "could not convert"),
+    (parse_positive_float, "abc", "is not a number"),
     (parse_ratio_map, "[1, 2]", "JSON object"),
     (parse_ratio_map, '{"m": "1"}', "must be a number"),
     (parse_ratio_map, '{"m": true}', "must be a number"),
@@ -302,3 +307,88 @@ def test_usable_groups_does_not_mutate_the_options() -> None:
     )
     o.usable_groups("vip")
     assert "default" in o.usable_groups("default")
+
+
+# --- the admin API's helpers ----------------------------------------------------------------
+
+
+def test_secret_options_follow_new_apis_suffix_rule() -> None:
+    for key in ("SMTPToken", "GitHubClientSecret", "TurnstileSecretKey", "oidc.client_secret"):
+        assert is_secret_option(key)
+    for key in ("oidc.client_id", "ModelRatio", "SMTPServer", "KeyboardLayout"):
+        assert not is_secret_option(key)
+
+
+def test_known_options_are_relays_or_new_apis() -> None:
+    assert is_known_option("RetryTimes") and is_known_option("oidc.discovery_url")
+    assert is_known_option("SMTPServer") and is_known_option("console_setting.faq")
+    assert not is_known_option("NoSuchOption") and not is_known_option("oidcx.enabled")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("ModelRatio", "{", "not valid JSON"),
+        ("CacheRatio", '{"m": -0.5}', "must not be negative"),
+        ("AudioRatio", '{"m": -1}', "must not be negative"),
+        ("general_setting.quota_display_type", "EUR", "USD, CNY"),
+        ("oidc.allowed_domains", "not a domain", "e-mail domain"),
+        ("oidc.default_group", "a,b", "group name"),
+        ("monitor_setting.channel_test_mode", "sometimes", "scheduled_all"),
+        ("ServerAddress", "example.com", "http"),
+        ("Unheard", "1", "unknown option"),
+        ("WeChatAuthEnabled", "true", "does not support"),
+        ("payment_setting.compliance_ok", "true", "compliance"),
+        ("theme.frontend", "classic", "default"),
+    ],
+)
+def test_validate_option_refuses_with_a_message(key: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        validate_option(key, value)
+
+
+def test_validate_option_accepts_good_values() -> None:
+    validate_option("ModelRatio", '{"gpt-4o": 1.25}')
+    validate_option("oidc.allowed_domains", "Example.com, @corp.example")
+    validate_option("WeChatAuthEnabled", "false")
+    validate_option("SMTPServer", "smtp.example.com")
+    validate_option("theme.frontend", "default")
+
+
+def test_default_values_show_the_builtin_tables() -> None:
+    assert orjson.loads(default_value("ModelRatio")) == dict(default_tables()["ModelRatio"])
+    assert orjson.loads(default_value("AudioRatio")) == dict(default_tables()["AudioRatio"])
+    assert default_value("RetryTimes") == "0"
+    assert default_value("oidc.default_group") == "default"
+    assert default_value("SMTPServer") == ""
+    assert set(MODEL_RATIO_OPTIONS) <= set(default_tables())
+
+
+def test_sso_and_account_options_parse() -> None:
+    options = Options.from_rows({"oidc.allowed_domains": "A.example, b.example"})
+    assert options["oidc.allowed_domains"] == ("a.example", "b.example")
+    assert options["PasswordLoginEnabled"] is True and options["oidc.auto_register"] is True
+    assert options["token_setting.max_user_tokens"] == 1000
+
+
+def test_channel_health_options_parse_and_refuse() -> None:
+    options = Options.from_rows({"AutomaticDisableKeywords": " Foo Bar \n\nbaz"})
+    assert options["AutomaticDisableKeywords"] == ("foo bar", "baz")
+    defaults = Options.from_rows({})
+    assert "you exceeded your current quota" in defaults["AutomaticDisableKeywords"]
+    assert defaults["AutomaticDisableStatusCodes"] == frozenset({401})
+    assert defaults["AutomaticDisableChannelEnabled"] is False
+    assert defaults["relay.channel_error_window_minutes"] == 5
+    assert defaults["relay.channel_error_rate"] == 0.5
+    assert defaults["relay.channel_error_min_requests"] == 5
+    assert defaults["ChannelDisableThreshold"] == 5.0
+    bad = Options.from_rows(
+        {
+            "relay.channel_error_rate": "1.5",
+            "relay.channel_error_window_minutes": "0",
+            "ChannelDisableThreshold": "-1",
+        }
+    )
+    assert bad["relay.channel_error_rate"] == 0.5
+    assert bad["relay.channel_error_window_minutes"] == 5
+    assert bad["ChannelDisableThreshold"] == 5.0

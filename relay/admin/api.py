@@ -23,6 +23,7 @@ log = logging.getLogger("relay.admin.api")
 
 JSON = dict[str, Any]
 MAX_PAGE_SIZE = 100
+MAX_INT = 2**63 - 1  # what SQL columns hold; larger numbers are refused, not sent to the DB
 DEFAULT_PAGE_SIZE = 10
 
 
@@ -112,15 +113,21 @@ class AdminRequest:
         if raw == "":
             return default
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise ApiError(f"{name} must be an integer") from None
+        if not -MAX_INT <= value <= MAX_INT:
+            raise ApiError(f"{name} is out of range")
+        return value
 
     def path_int(self, name: str) -> int:
         try:
-            return int(self.http.match_info[name])
+            value = int(self.http.match_info[name])
         except (KeyError, ValueError):
             raise ApiError(f"{name} must be an integer") from None
+        if not -MAX_INT <= value <= MAX_INT:
+            raise ApiError(f"{name} is out of range")
+        return value
 
     def page(self) -> Page:
         number = max(self.query_int("p", 1), 1)

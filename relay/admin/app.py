@@ -8,9 +8,39 @@ from relay.admin.api import Access, AdminRequest, Api, Raw, Route
 from relay.admin.context import AdminContext
 from relay.admin.gate import Gate
 from relay.admin.openapi import openapi_document
-from relay.admin.routes import status
+from relay.admin.routes import (
+    account,
+    channels_batch,
+    channels_crud,
+    channels_ops,
+    data,
+    logs,
+    oauth,
+    options,
+    profile,
+    redemptions,
+    setup,
+    status,
+    tokens,
+    users,
+)
 
-ROUTE_GROUPS: tuple[Api, ...] = (status.api,)
+ROUTE_GROUPS: tuple[Api, ...] = (
+    status.api,
+    tokens.api,
+    data.api,
+    logs.api,
+    options.api,
+    oauth.api,
+    setup.api,
+    account.api,
+    profile.api,
+    users.api,
+    redemptions.api,
+    channels_crud.api,
+    channels_batch.api,
+    channels_ops.api,
+)
 
 meta = Api("meta")
 

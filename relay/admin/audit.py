@@ -50,21 +50,22 @@ async def record(
 
     `user_id` is the user the row belongs to (whose log it shows in), the actor by default.
     """
+    # Who acted goes under admin_info, which a user's own log listing strips.
     other = {
-        "actor_id": actor.id,
-        "actor": actor.username,
         "action": action,
         "target": target,
         "before": scrub(before),
         "after": scrub(after),
+        "admin_info": {"actor_id": actor.id, "actor": actor.username},
     }
+    own = user_id is None or user_id == actor.id
     await conn.execute(
         insert(logs).values(
             user_id=actor.id if user_id is None else user_id,
             created_at=int(time.time()),
             type=LOG_TYPE_MANAGE,
-            content=f"{actor.username} {action} {target}",
-            username=actor.username,
+            content=f"{action} {target}",
+            username=actor.username if own else "",
             ip=ip,
             other=orjson.dumps(other).decode(),
         )

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from relay.quota import keys
+from relay.store.quota_data import add_consume_logs
 from relay.store.schema import channels, logs, stream_cursors, tokens, users
 
 log = logging.getLogger("relay.admin.drain")
@@ -30,6 +31,12 @@ CONSUMER = "drainer"
 BATCH = 2000
 LOCK_MS = 30_000
 _LOG_COLUMNS = {c.name for c in logs.columns} - {"id"}
+# Typed defaults for columns a record may lack (the columns' server defaults, as Python values).
+_LOG_DEFAULTS: dict[str, Any] = {
+    c.name: (False if c.type.python_type is bool else c.type.python_type())
+    for c in logs.columns
+    if c.name != "id"
+}
 
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -118,12 +125,19 @@ async def apply_ledger(conn: AsyncConnection, entries: Sequence[Entry]) -> None:
 
 
 async def apply_logs(conn: AsyncConnection, entries: Sequence[Entry]) -> None:
+    """Insert the usage records into `logs` and add the consume ones to their hourly
+    `quota_data` buckets, in the same transaction: each is counted exactly once."""
     rows: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
     for _, f in entries:
         record = msgpack.unpackb(f[b"r"])
-        rows.append({k: v for k, v in record.items() if k in _LOG_COLUMNS})
+        records.append(record)
+        # Every row names every column (absent ones get the column default), so one batched
+        # INSERT never takes its column list from a record that happens to lack a field.
+        rows.append({c: record.get(c, _LOG_DEFAULTS[c]) for c in _LOG_COLUMNS})
     if rows:
         await conn.execute(insert(logs), rows)
+        await add_consume_logs(conn, records)
 
 
 class StreamDrainer:

@@ -55,6 +55,18 @@ def _same_origin(request: web.Request) -> bool:
     return urlparse(origin).netloc.lower() == request.host.lower()
 
 
+def _respond(result: Any) -> web.StreamResponse:
+    if isinstance(result, web.StreamResponse):
+        return result
+    if isinstance(result, Raw):
+        response = web.Response(
+            body=orjson.dumps(result.body), status=result.status, content_type="application/json"
+        )
+        response.headers.update(result.headers)
+        return response
+    return envelope(result)
+
+
 class Gate:
     """Wraps route handlers; one per admin process."""
 
@@ -129,23 +141,13 @@ class Gate:
                         return limited
             try:
                 result: Any = await route.handler(AdminRequest(request, self.ctx, user, ip))
+                return _respond(result)
             except ApiError as err:
                 return failure(err.message, err.status)
             except web.HTTPException:
                 raise
-            except Exception:
+            except Exception:  # includes a result that cannot be serialised
                 log.exception("admin API %s %s failed", request.method, request.path)
                 return failure("internal error", 500)
-            if isinstance(result, web.StreamResponse):
-                return result
-            if isinstance(result, Raw):
-                response = web.Response(
-                    body=orjson.dumps(result.body),
-                    status=result.status,
-                    content_type="application/json",
-                )
-                response.headers.update(result.headers)
-                return response
-            return envelope(result)
 
         return handle

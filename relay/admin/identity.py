@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.crypto import Keyring
+from relay.proxies import IPNetwork, _trusted
 from relay.store.schema import users
 
 SESSION_COOKIE = "session"
@@ -84,6 +86,40 @@ class SessionSigner:
             return int(data["id"]), int(data["v"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None
+
+
+def is_tls(request: web.BaseRequest, trusted: tuple[IPNetwork, ...]) -> bool:
+    """Whether the browser reached us over HTTPS (directly, or via a trusted proxy saying so)."""
+    if request.secure:
+        return True
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    remote = peer[0] if isinstance(peer, tuple) and peer else ""
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https" and _trusted(str(remote), tuple(trusted))
+
+
+def set_session_cookie(
+    response: web.StreamResponse,
+    signer: SessionSigner,
+    user_id: int,
+    auth_version: int,
+    *,
+    secure: bool,
+) -> None:
+    """Sign the user in: the `session` cookie every login route sets (password, OIDC, ...).
+
+    HttpOnly, SameSite=Strict, 30 days, Secure when the browser came over TLS (see is_tls).
+    """
+    response.set_cookie(
+        SESSION_COOKIE,
+        signer.issue(user_id, auth_version),
+        max_age=SESSION_DAYS * 86400,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+    )
 
 
 _USER_COLUMNS = (

@@ -15,8 +15,11 @@ import uvloop
 from aiohttp import web
 
 from relay.admin.app import build_app
+from relay.admin.channel_health import EVALUATE_SECONDS, SCHEDULE_TICK_SECONDS, channel_health
 from relay.admin.context import AdminContext
 from relay.admin.drain import StreamDrainer
+from relay.admin.retention import INTERVAL_SECONDS as RETENTION_INTERVAL
+from relay.admin.retention import LogRetention
 from relay.aio import cancel_quietly
 from relay.crypto import Keyring
 from relay.quota.service import QuotaService
@@ -74,11 +77,26 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
         ),
         asyncio.create_task(_every(REAP_INTERVAL_SECONDS, ctx.quota.reap_expired, "reap holds")),
     ]
+    if settings.log_retention_days > 0:
+        retention = LogRetention(redis, engine, settings.log_retention_days)
+        jobs.append(
+            asyncio.create_task(_every(RETENTION_INTERVAL, retention.run_once, "retention"))
+        )
+    health = channel_health(ctx)
+    jobs += [
+        asyncio.create_task(
+            _every(EVALUATE_SECONDS, health.evaluate, "channel error rates", EVALUATE_SECONDS)
+        ),
+        asyncio.create_task(
+            _every(SCHEDULE_TICK_SECONDS, health.scheduled_tests, "scheduled channel tests")
+        ),
+    ]
     os.write(ready_fd, b"R")
     os.close(ready_fd)
     await stop.wait()
     for task in jobs:
         await cancel_quietly(task)
+    await health.close()
     await drainer.drain_once()  # leave as little as possible behind in the streams
     await runner.cleanup()
     await ctx.http.close()

@@ -11,6 +11,27 @@ from relay.admin.api import Access, Route
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
+def openapi30_schema(schema: Any) -> Any:
+    """A JSON Schema as OpenAPI 3.0 spells it: `"type": [T, "null"]` becomes
+    `"type": T, "nullable": true` (3.0 has no type lists), recursively."""
+    if isinstance(schema, list):
+        return [openapi30_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: openapi30_schema(value) for key, value in schema.items()}
+    kind = out.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        else:
+            del out["type"]
+            out["anyOf"] = [{"type": k} for k in kinds]
+        if "null" in kind:
+            out["nullable"] = True
+    return out
+
+
 def _envelope(data: dict[str, Any] | None) -> dict[str, Any]:
     props: dict[str, Any] = {"success": {"type": "boolean"}, "message": {"type": "string"}}
     if data is not None:
@@ -64,7 +85,7 @@ def _operation(route: Route) -> dict[str, Any]:
 def openapi_document(routes: list[Route]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(route.path, {})[route.method.lower()] = openapi30_schema(_operation(route))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -9,6 +9,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from relay import health
 from relay.errors import RelayError, message, upstream_error
 from relay.pipeline.call import Call
 from relay.pipeline.settle import fallback_usage, settle
@@ -50,6 +51,8 @@ def _pick_key(ctx: WorkerContext, channel: Channel) -> str:
     """A multi-key channel's key: random, or round-robin in `polling` mode."""
     if len(channel.keys) == 1:
         return channel.keys[0]
+    if not channel.keys:
+        raise RelayError(500, "no enabled keys", "channel:no_available_key", channel_error=True)
     if channel.multi_key_random:
         return random.choice(channel.keys)
     index = ctx.key_cursor.get(channel.id, 0)
@@ -107,6 +110,8 @@ async def forward(
             break
         call.tried_channels.append(channel.id)
         provider = provider_for(channel.type)
+        key = ""
+        answered = False  # the upstream said 200: the attempt counts as healthy
         try:
             if provider is None:
                 raise RelayError(
@@ -137,7 +142,8 @@ async def forward(
                 stream=call.stream,
                 inject_usage=inject,
             )
-            built = provider.build_request(channel, _pick_key(ctx, channel), upstream_call)
+            key = _pick_key(ctx, channel)
+            built = provider.build_request(channel, key, upstream_call)
             try:
                 upstream = await ctx.http.post(
                     built.url, data=built.body, headers=built.headers, timeout=_timeout(ctx, call)
@@ -157,6 +163,9 @@ async def forward(
                     upstream.release()
                 status = channel.status_code_mapping.get(upstream.status, upstream.status)
                 raise upstream_error(status, error_body)
+            answered = True
+            if options["AutomaticDisableChannelEnabled"]:
+                health.report(ctx, channel.id, key, False)
             call.upstream_request_id = upstream.headers.get("X-Request-Id", "")
             if call.stream:
                 return await relay_stream(ctx, call, request, channel, provider, upstream, inject)
@@ -166,6 +175,8 @@ async def forward(
                 upstream.release()
         except RelayError as err:
             last = err
+            if not answered and options["AutomaticDisableChannelEnabled"]:
+                health.report(ctx, channel.id, key, health.qualifies(err, options.values))
             if not should_retry(err, attempt, attempts, call, codes):
                 raise
     if last is not None:

@@ -23,8 +23,9 @@ def fallback_usage(ctx: WorkerContext, call: Call, completion_tokens: int) -> Us
     return Usage(prompt_tokens=prompt, completion_tokens=completion_tokens)
 
 
-def log_record(call: Call, channel_id: int, usage: Usage, quota: int) -> bytes:
-    """The msgpack usage record the admin process writes into `logs`."""
+def log_record(call: Call, channel_id: int, usage: Usage, quota: int, node_name: str = "") -> bytes:
+    """The msgpack usage record the admin process writes into `logs` (node_name goes only to
+    the dashboard's quota_data bucket)."""
     now = time.time()
     p = call.principal
     other: dict[str, Any] = call.quote.log_other()
@@ -56,6 +57,7 @@ def log_record(call: Call, channel_id: int, usage: Usage, quota: int) -> bytes:
             "request_id": call.request_id,
             "upstream_request_id": call.upstream_request_id,
             "other": orjson.dumps(other).decode(),
+            "node_name": node_name,
         }
     )
 
@@ -68,7 +70,7 @@ async def settle(ctx: WorkerContext, call: Call, channel_id: int, usage: Usage) 
     quota = call.quote.charge(usage)
     record = b""
     if ctx.catalog.options["LogConsumeEnabled"]:
-        record = log_record(call, channel_id, usage, quota)
+        record = log_record(call, channel_id, usage, quota, ctx.settings.node_name)
     await asyncio.shield(
         ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
     )

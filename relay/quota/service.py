@@ -305,6 +305,20 @@ class QuotaService:
         remain, used = await self._redis.hmget(keys.token_key(user_id, token_id), "q", "uq")
         return None if remain is None else (int(remain), int(used))
 
+    async def live_tokens(self, user_id: int, token_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """live_token for several of a user's tokens in one round trip (loaded ones only)."""
+        if not token_ids:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for token_id in token_ids:
+            pipe.hmget(keys.token_key(user_id, token_id), "q", "uq")
+        rows = await pipe.execute()
+        return {
+            tid: (int(row[0]), int(row[1]))
+            for tid, row in zip(token_ids, rows, strict=True)
+            if row[0] is not None
+        }
+
     async def renew_leases(self) -> int:
         """Extend the leases of this process's in-flight holds; returns how many were renewed."""
         by_shard: dict[int, list[str]] = {}

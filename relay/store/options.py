@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,3 +24,12 @@ async def set_option(conn: AsyncConnection, key: str, value: str) -> None:
     await conn.execute(
         stmt.on_conflict_do_update(index_elements=[options.c.key], set_={"value": value})
     )
+
+
+async def delete_options(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str]:
+    """Delete these option rows (their defaults apply again); returns the deleted values."""
+    rows = await conn.execute(select(options.c.key, options.c.value).where(options.c.key.in_(keys)))
+    removed = {key: value for key, value in rows}
+    if removed:
+        await conn.execute(delete(options).where(options.c.key.in_(list(removed))))
+    return removed

@@ -155,15 +155,22 @@ logs = Table(
     Column("request_id", String(64), nullable=False, server_default=""),
     Column("upstream_request_id", String(128), nullable=False, server_default=""),
     Column("other", Text, nullable=False, server_default=""),
-    # Listing filters by one column and pages newest-first by id: each index ends in id so a
-    # page is an index range scan, never a sort of the whole table.
+    # Listings page newest first by (created_at, id) and filter by one column plus, nearly
+    # always, a time range (new-api's console sends one): each filter's index is
+    # (column, created_at, id), so "column = v AND created_at BETWEEN a AND b" is one index
+    # range read backwards, stopped after a page, whatever the range. Migration 0004 turned
+    # 0001's (column, id) indexes into these (same names) and added the last four.
     Index("idx_logs_created_id", "created_at", "id"),
-    Index("idx_logs_user_id", "user_id", "id"),
-    Index("idx_logs_type_id", "type", "id"),
-    Index("idx_logs_token_id", "token_id", "id"),
-    Index("idx_logs_channel_id", "channel_id", "id"),
-    Index("idx_logs_model_id", "model_name", "id"),
+    Index("idx_logs_user_id", "user_id", "created_at", "id"),
+    Index("idx_logs_type_id", "type", "created_at", "id"),
+    Index("idx_logs_token_id", "token_id", "created_at", "id"),
+    Index("idx_logs_channel_id", "channel_id", "created_at", "id"),
+    Index("idx_logs_model_id", "model_name", "created_at", "id"),
+    Index("idx_logs_username", "username", "created_at", "id"),
+    Index("idx_logs_token_name", "token_name", "created_at", "id"),
+    Index("idx_logs_group", "group", "created_at", "id"),
     Index("idx_logs_request_id", "request_id"),
+    Index("idx_logs_upstream_request_id", "upstream_request_id"),
 )
 
 options = Table(
@@ -179,6 +186,8 @@ redemptions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, nullable=False, server_default="0"),
     Column("key", String(64), nullable=False, unique=True),
+    # migration 0002: the code sealed (AES-GCM) so admins can list it; `key` is its digest
+    Column("key_sealed", Text, nullable=False, server_default=""),
     Column("status", Integer, nullable=False, server_default="1"),
     Column("name", String(64), nullable=False, server_default="", index=True),
     Column("quota", BigInteger, nullable=False, server_default="100"),
@@ -204,6 +213,19 @@ quota_data = Table(
     Column("token_used", BigInteger, nullable=False, server_default="0"),
     Column("count", Integer, nullable=False, server_default="0"),
     Column("quota", BigInteger, nullable=False, server_default="0"),
+    # migration 0004: one row per hour bucket, so the drain can upsert-increment it
+    Index(
+        "uq_quota_data_bucket",
+        "user_id",
+        "created_at",
+        "username",
+        "model_name",
+        "use_group",
+        "token_id",
+        "channel_id",
+        "node_name",
+        unique=True,
+    ),
 )
 
 setups = Table(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,8 +47,14 @@ async def create_token(
     rate_limit_rpd: int = 0,
     rate_limit_tpm: int = 0,
     key: str | None = None,
+    model_limits_enabled: bool | None = None,
+    cross_group_retry: bool = False,
+    auto_groups: str = "",
 ) -> tuple[int, str]:
-    """Issue a token; returns (id, key). The key is never stored in plaintext."""
+    """Issue a token; returns (id, key). The key is never stored in plaintext.
+
+    Model limits are on when `model_limits` is given, unless `model_limits_enabled` says
+    otherwise; `auto_groups` is new-api's JSON list text."""
     key = key or generate_token_key()
     now = int(time.time())
     result = await conn.execute(
@@ -61,10 +69,14 @@ async def create_token(
             expired_time=expired_time,
             remain_quota=remain_quota,
             unlimited_quota=unlimited_quota,
-            model_limits_enabled=model_limits is not None,
+            model_limits_enabled=(
+                model_limits is not None if model_limits_enabled is None else model_limits_enabled
+            ),
             model_limits=",".join(model_limits or []),
             allow_ips=allow_ips,
             group=group,
+            cross_group_retry=cross_group_retry,
+            auto_groups=auto_groups,
             rate_limit_rpm=rate_limit_rpm,
             rate_limit_rpd=rate_limit_rpd,
             rate_limit_tpm=rate_limit_tpm,
@@ -138,3 +150,90 @@ async def balance_row(conn: AsyncConnection, user_id: int, token_id: int) -> Bal
         token_unlimited=bool(row["unlimited_quota"]),
         token_expired_time=row["expired_time"],
     )
+
+
+# --- A user's own tokens (the admin API's token routes; deleted rows never count) ---
+
+
+def _owned(user_id: int) -> Any:
+    return (tokens.c.user_id == user_id) & tokens.c.deleted_at.is_(None)
+
+
+async def count_user_tokens(conn: AsyncConnection, user_id: int) -> int:
+    query = select(func.count()).select_from(tokens).where(_owned(user_id))
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def list_user_tokens(
+    conn: AsyncConnection, user_id: int, *, offset: int, limit: int
+) -> list[RowMapping]:
+    """One page of a user's tokens, newest first."""
+    query = (
+        select(tokens).where(_owned(user_id)).order_by(tokens.c.id.desc())
+        .offset(offset).limit(limit)
+    )  # fmt: skip
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def search_user_tokens(
+    conn: AsyncConnection,
+    user_id: int,
+    *,
+    name_like: str = "",
+    digest: str = "",
+    offset: int,
+    limit: int,
+) -> tuple[list[RowMapping], int]:
+    """A user's tokens whose name matches `name_like` (a LIKE pattern escaped with `!`) and,
+    when given, whose key digest is `digest`; newest first, with the number of matches."""
+    where = _owned(user_id)
+    if name_like:
+        where = where & tokens.c.name.like(name_like, escape="!")
+    if digest:
+        where = where & (tokens.c.key == digest)
+    total = (await conn.execute(select(func.count()).select_from(tokens).where(where))).scalar_one()
+    query = select(tokens).where(where).order_by(tokens.c.id.desc()).offset(offset).limit(limit)
+    return list((await conn.execute(query)).mappings().all()), int(total)
+
+
+async def user_token(conn: AsyncConnection, user_id: int, token_id: int) -> RowMapping | None:
+    """One of a user's tokens, or None (someone else's tokens are None too)."""
+    query = select(tokens).where(_owned(user_id), tokens.c.id == token_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def user_tokens_by_ids(
+    conn: AsyncConnection, user_id: int, token_ids: Sequence[int]
+) -> list[RowMapping]:
+    """Those of `token_ids` that are the user's own, by id."""
+    if not token_ids:
+        return []
+    query = (
+        select(tokens).where(_owned(user_id), tokens.c.id.in_(sorted(set(token_ids))))
+        .order_by(tokens.c.id)
+    )  # fmt: skip
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def update_token(conn: AsyncConnection, token_id: int, values: dict[str, Any]) -> None:
+    """Write token fields. Balances (remain_quota, used_quota) belong to the quota ledger:
+    change them through the quota service, never here."""
+    refused = {"remain_quota", "used_quota", "key", "key_sealed"} & values.keys()
+    if refused:
+        raise ValueError(f"update_token cannot write {sorted(refused)}")
+    if values:
+        await conn.execute(update(tokens).where(tokens.c.id == token_id).values(**values))
+
+
+async def soft_delete_tokens(
+    conn: AsyncConnection, user_id: int, token_ids: Sequence[int]
+) -> list[RowMapping]:
+    """Mark those of `token_ids` that the user owns as deleted; returns the rows as they were."""
+    rows = await user_tokens_by_ids(conn, user_id, token_ids)
+    if rows:
+        await conn.execute(
+            update(tokens)
+            .where(tokens.c.id.in_([row["id"] for row in rows]), tokens.c.deleted_at.is_(None))
+            .values(deleted_at=dt.datetime.now(dt.UTC))
+        )
+    return rows

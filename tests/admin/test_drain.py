@@ -12,7 +12,7 @@ import msgpack
 import pytest
 from backing_stores import migrated_engine, redis_client
 from redis.exceptions import ResponseError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.admin.drain import CONSUMER, GROUP, StreamDrainer
@@ -20,7 +20,7 @@ from relay.crypto import Keyring
 from relay.quota import keys
 from relay.quota.service import NO_LIMITS, QuotaService
 from relay.store.channels import create_channel
-from relay.store.schema import channels, logs, stream_cursors, tokens, users
+from relay.store.schema import channels, logs, quota_data, stream_cursors, tokens, users
 from relay.store.tokens import BalanceRow, balance_row, create_token
 from relay.store.users import create_user
 
@@ -276,3 +276,52 @@ async def test_empty_streams_move_nothing(state: tuple[Any, AsyncEngine]) -> Non
     redis, engine = state
     await drain_all(redis, engine)
     assert await StreamDrainer(redis, engine).drain_once() == 0
+
+
+async def test_consume_logs_fill_quota_data_once_across_a_crash(
+    state: tuple[Any, AsyncEngine],
+) -> None:
+    redis, engine = state
+    await drain_all(redis, engine)
+    quota = quota_service(redis, engine)
+    a = await account(engine)
+    hour = 1_700_000_000 - 1_700_000_000 % 3600
+    for i, cost in enumerate((5, 6, 7)):
+        record = {
+            "user_id": a.uid, "created_at": hour + i, "type": 2, "username": "qd",
+            "model_name": "m", "quota": cost, "prompt_tokens": 2, "completion_tokens": 1,
+            "channel_id": a.cids[0], "token_id": a.tid, "group": "g", "node_name": "n1",
+        }  # fmt: skip
+        await charge(quota, a, cost, a.cids[0], record)
+    await charge(quota, a, 1, a.cids[0], {**record, "type": 5})  # an error log: no usage
+
+    class CrashBeforeAck:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        async def xack(self, *args: Any, **kwargs: Any) -> int:
+            raise ConnectionError("admin process killed")
+
+    with pytest.raises(ConnectionError):
+        await StreamDrainer(CrashBeforeAck(redis), engine).drain_once()
+    await drain_all(redis, engine)  # the restarted admin replays the unacked entries
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    quota_data.c.created_at,
+                    quota_data.c.node_name,
+                    quota_data.c.count,
+                    quota_data.c.quota,
+                    quota_data.c.token_used,
+                ).where(quota_data.c.user_id == a.uid)
+            )
+        ).all()
+        log_count = await conn.scalar(
+            select(func.count()).select_from(logs).where(logs.c.user_id == a.uid)
+        )
+    assert [tuple(r) for r in rows] == [(hour, "n1", 3, 18, 9)]
+    assert log_count == 4

@@ -390,6 +390,18 @@ async def test_load_never_overwrites_live_balances(redis: Any) -> None:
     assert await other.balances(uid, tid) == (600, 400, 600, 400)
 
 
+async def test_live_tokens_reads_loaded_balances_in_one_round_trip(redis: Any) -> None:
+    quota, loader = service(redis)
+    uid, tid = account(loader, remain=1_000)
+    unloaded = next(_ids)
+    assert await quota.live_tokens(uid, []) == {}
+    assert await quota.live_tokens(uid, [tid, unloaded]) == {}
+    hold = await quota.admit(rid(), uid, tid, 10, NO_LIMITS)
+    await quota.settle(hold, 300, 1, 0, True, b"")
+    assert await quota.live_tokens(uid, [tid, unloaded]) == {tid: (700, 300)}
+    assert await quota.live_token(uid, tid) == (700, 300)
+
+
 # --- concurrency ----------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.options import Options
-from relay.store.options import all_options, set_option
+from relay.store.options import all_options, delete_options, set_option
 
 
 async def test_set_option_inserts_then_replaces(engine: AsyncEngine) -> None:
@@ -40,3 +40,18 @@ async def test_stored_rows_feed_options(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         options = Options.from_rows(await all_options(conn))
     assert options["RetryTimes"] == 4
+
+
+async def test_delete_options_returns_what_it_removed(engine: AsyncEngine) -> None:
+    a, b = f"D{uuid.uuid4().hex[:8]}", f"E{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:
+        await set_option(conn, a, "1")
+        await set_option(conn, b, "2")
+    async with engine.begin() as conn:
+        removed = await delete_options(conn, [a, "NeverStored"])
+    async with engine.connect() as conn:
+        rows = await all_options(conn)
+    assert removed == {a: "1"}
+    assert a not in rows and rows[b] == "2"
+    async with engine.begin() as conn:
+        assert await delete_options(conn, [a]) == {}

@@ -5,13 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.auth import Principal
 from relay.crypto import Keyring, generate_token_key
 from relay.store.schema import tokens, users
-from relay.store.tokens import BalanceRow, balance_row, create_token, principal_row
+from relay.store.tokens import (
+    BalanceRow,
+    balance_row,
+    count_user_tokens,
+    create_token,
+    list_user_tokens,
+    principal_row,
+    search_user_tokens,
+    soft_delete_tokens,
+    update_token,
+    user_token,
+    user_tokens_by_ids,
+)
 from relay.store.users import create_user
 
 _n = itertools.count(1)
@@ -160,3 +173,83 @@ async def test_balance_row_requires_the_tokens_owner(engine: AsyncEngine, keyrin
         assert await balance_row(conn, stranger, tid) is None
         assert await balance_row(conn, owner, tid + 10_000) is None
         assert await balance_row(conn, owner, tid) is not None
+
+
+# --- a user's own tokens (the admin API) ---
+
+
+async def test_listing_is_per_user_newest_first_without_deleted(
+    engine: AsyncEngine, keyring: Keyring
+) -> None:
+    owner, stranger = await new_user(engine), await new_user(engine)
+    async with engine.begin() as conn:
+        ids = [(await create_token(conn, keyring, owner, name=f"t{i}"))[0] for i in range(4)]
+        foreign, _ = await create_token(conn, keyring, stranger)
+        await conn.execute(
+            update(tokens).where(tokens.c.id == ids[1]).values(deleted_at=dt.datetime.now(dt.UTC))
+        )
+    async with engine.connect() as conn:
+        assert await count_user_tokens(conn, owner) == 3
+        page = await list_user_tokens(conn, owner, offset=0, limit=2)
+        assert [row["id"] for row in page] == [ids[3], ids[2]]
+        rest = await list_user_tokens(conn, owner, offset=2, limit=2)
+        assert [row["id"] for row in rest] == [ids[0]]
+        assert await user_token(conn, owner, ids[0]) is not None
+        assert await user_token(conn, owner, ids[1]) is None  # deleted
+        assert await user_token(conn, owner, foreign) is None  # someone else's
+        mine = await user_tokens_by_ids(conn, owner, [foreign, ids[3], ids[1], ids[0], ids[3]])
+        assert [row["id"] for row in mine] == [ids[0], ids[3]]
+        assert await user_tokens_by_ids(conn, owner, []) == []
+
+
+async def test_search_by_name_pattern_and_by_key_digest(
+    engine: AsyncEngine, keyring: Keyring
+) -> None:
+    owner, stranger = await new_user(engine), await new_user(engine)
+    async with engine.begin() as conn:
+        a, key_a = await create_token(conn, keyring, owner, name="prod_main")
+        b, _ = await create_token(conn, keyring, owner, name="prodXmain")
+        c, _ = await create_token(conn, keyring, owner, name="staging")
+        await create_token(conn, keyring, stranger, name="prod_main")
+    async with engine.connect() as conn:
+
+        async def found(**kw: str) -> tuple[list[int], int]:
+            rows, total = await search_user_tokens(conn, owner, offset=0, limit=10, **kw)
+            return [row["id"] for row in rows], total
+
+        assert await found(name_like="prod!_main") == ([a], 1)  # `_` is literal, escaped
+        assert await found(name_like="prod%") == ([b, a], 2)
+        assert await found(name_like="%ing") == ([c], 1)
+        assert await found(digest=keyring.lookup_digest(key_a)) == ([a], 1)
+        assert await found(name_like="staging", digest=keyring.lookup_digest(key_a)) == ([], 0)
+        assert await found() == ([c, b, a], 3)
+        rows, total = await search_user_tokens(conn, owner, offset=1, limit=1)
+        assert [row["id"] for row in rows] == [b] and total == 3
+
+
+async def test_update_and_soft_delete_only_touch_the_owners_tokens(
+    engine: AsyncEngine, keyring: Keyring
+) -> None:
+    owner, stranger = await new_user(engine), await new_user(engine)
+    async with engine.begin() as conn:
+        tid, _ = await create_token(
+            conn, keyring, owner, model_limits_enabled=False, model_limits=["a"],
+            cross_group_retry=True, auto_groups='["vip"]', group="auto",
+        )  # fmt: skip
+        other, _ = await create_token(conn, keyring, owner)
+        foreign, _ = await create_token(conn, keyring, stranger)
+        await update_token(conn, tid, {"name": "renamed", "status": 2, "rate_limit_rpm": 4})
+        await update_token(conn, tid, {})
+        row = await user_token(conn, owner, tid)
+        assert row is not None
+        assert (row["name"], row["status"], row["rate_limit_rpm"]) == ("renamed", 2, 4)
+        assert row["model_limits_enabled"] is False and row["model_limits"] == "a"
+        assert (row["cross_group_retry"], row["auto_groups"]) == (True, '["vip"]')
+        with pytest.raises(ValueError, match="remain_quota"):
+            await update_token(conn, tid, {"remain_quota": 5})
+        deleted = await soft_delete_tokens(conn, owner, [tid, foreign, tid + 10_000])
+        assert [r["id"] for r in deleted] == [tid] and deleted[0]["deleted_at"] is None
+        assert await soft_delete_tokens(conn, owner, [tid]) == []  # already deleted
+        assert await count_user_tokens(conn, owner) == 1
+        assert await user_token(conn, stranger, foreign) is not None
+        assert await user_token(conn, owner, other) is not None

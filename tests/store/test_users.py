@@ -83,6 +83,8 @@ async def test_ensure_root_only_on_an_empty_database(sql_kind: str, tmp_path: Pa
             row = (await conn.execute(select(users))).mappings().one()
             assert not await ensure_root(conn, keyring, "otherpassword", "other-token")
             assert await count_users(conn) == 1
+        async with fresh.begin() as conn:  # root's explicit id 1 must not be handed out again
+            assert await create_user(conn, "after-root", "password123") == 2
     assert (row["id"], row["username"], row["role"]) == (1, "root", ROLE_ROOT)
     assert row["quota"] == ROOT_INITIAL_QUOTA == 100_000_000
     assert row["display_name"] == "Root User"

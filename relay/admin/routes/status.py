@@ -52,6 +52,7 @@ async def status(req: AdminRequest) -> dict[str, Any]:
         "github_oauth": _flag(rows, "GitHubOAuthEnabled", False),
         "oidc_enabled": _flag(rows, "oidc.enabled", False),
         "oidc_client_id": rows.get("oidc.client_id", ""),
+        "oidc_authorization_endpoint": "/api/oauth/oidc/authorize",
         "turnstile_check": False,
         "setup": has_users,
     }
