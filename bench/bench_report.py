@@ -18,6 +18,8 @@ NAMES = {
     "nginx": "nginx proxy_pass",
     "relay1": "relay WORKERS=1",
     "relay2": "relay WORKERS=2",
+    "fwd-aiohttp": "bare forwarder, aiohttp",
+    "fwd-relay": "bare forwarder, relay.http",
 }
 MODES = ("nonstream", "stream")
 
@@ -81,7 +83,7 @@ def report(cells: dict[tuple[str, str, int], list[dict[str, Any]]]) -> str:
     head = " | ".join(f"c={c} /nginx | c={c} /direct" for c in concs)
     out.append(f"| target | mode | {head} |")
     out.append("|---|---|" + "---:|---:|" * len(concs))
-    for t in (x for x in targets if x.startswith("relay")):
+    for t in (x for x in targets if x not in ("direct", "nginx")):
         for m in MODES:
             parts = []
             for c in concs:

@@ -6,6 +6,8 @@
 #   nginx   nginx proxy_pass in front of the mock            127.0.0.1:18001
 #   relay1  `relay serve` WORKERS=1, everything on           127.0.0.1:18010 (admin 18011)
 #   relay2  `relay serve` WORKERS=2, everything on           127.0.0.1:18020 (admin 18021)
+#   fwd-aiohttp / fwd-relay  a featureless forwarder (bench/forwarder.py) on aiohttp or on
+#           relay.http, one process                          127.0.0.1:18030 / 18031
 # "Everything on": token auth, admission Lua (status, limits, hold), settlement Lua, usage logs
 # (LogConsumeEnabled, drained to SQL by the admin process), embedded Redis + SQLite in DATA_DIR.
 # Each relay has two users/tokens, each in a private group with one channel: one to the mock's
@@ -13,7 +15,7 @@
 #
 # Pinning (taskset; children inherit the affinity):
 #   core $LOAD_CPU (0): wrk (1 thread) and the mock nginx (1 worker)
-#   core $GW_CPU   (1): the nginx proxy (1 worker); relay1 = supervisor + 1 worker + admin +
+#   core $GW_CPU   (1): the nginx proxy (1 worker), the forwarders; relay1 = supervisor + 1 worker + admin +
 #                       its embedded redis-server: the embedded Redis is a child of `relay serve`
 #                       and inherits its affinity, so it competes with the worker on core 1
 #   cores 0,1         : relay2 (supervisor, 2 workers, admin, embedded Redis); two workers cannot
@@ -108,6 +110,10 @@ start_relay() {  # name workers cpus
 for t in $TARGETS; do case $t in
   relay1) start_relay relay1 1 "$GW_CPU" ;;
   relay2) start_relay relay2 2 "0,1" ;;
+  fwd-aiohttp) start fwd-aiohttp "$GW_CPU" "$PY" "$HERE/forwarder.py" aiohttp 18030 \
+    "http://127.0.0.1:$MOCK_PORT" ;;
+  fwd-relay) start fwd-relay "$GW_CPU" "$PY" "$HERE/forwarder.py" relay 18031 \
+    "http://127.0.0.1:$MOCK_PORT" ;;
 esac; done
 
 wait_http http://127.0.0.1:$MOCK_PORT/ && wait_http http://127.0.0.1:$PROXY_PORT/
@@ -120,6 +126,9 @@ for t in $TARGETS; do case $t in relay*)
   KEYS[$t.nonstream]=$(sed -n 's/^KEY_NONSTREAM=//p' <<< "$seeded")
   KEYS[$t.stream]=$(sed -n 's/^KEY_STREAM=//p' <<< "$seeded")
   log "seeded $t"
+  ;;
+  fwd-aiohttp) wait_http http://127.0.0.1:18030/ ;;
+  fwd-relay) wait_http http://127.0.0.1:18031/ ;;
 esac; done
 
 url_for() {  # target mode
@@ -128,11 +137,19 @@ url_for() {  # target mode
     direct) base=http://127.0.0.1:$MOCK_PORT ;;
     nginx) base=http://127.0.0.1:$PROXY_PORT ;;
     relay*) base=http://127.0.0.1:$(relay_port "$1") ;;
+    fwd-aiohttp) base=http://127.0.0.1:18030 ;;
+    fwd-relay) base=http://127.0.0.1:18031 ;;
   esac
   case $1 in direct | nginx) [ "$2" = stream ] && path=/stream/v1/chat/completions ;; esac
   echo "$base$path"
 }
-key_for() { case $1 in relay*) echo "${KEYS[$1.$2]}" ;; *) echo sk-bench-direct ;; esac; }
+key_for() {  # the forwarders pass Authorization through: the mock streams for sk-mock-stream
+  case $1.$2 in
+    relay*) echo "${KEYS[$1.$2]}" ;;
+    fwd-*.stream) echo sk-mock-stream ;;
+    *) echo sk-bench-direct ;;
+  esac
+}
 servers() {  # name=pid,... for the CPU attribution
   local out="" name
   for name in "${!PID[@]}"; do out+="$name=${PID[$name]},"; done
@@ -186,8 +203,9 @@ esac; done
   echo "$(nginx -v 2>&1 | sed 's/.*: //'); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2);" \
     "$("$PY" --version); aiohttp $("$PY" -c 'import aiohttp; print(aiohttp.__version__)')."
   echo
-  echo "Pinning: core $LOAD_CPU = wrk (1 thread) + mock nginx; core $GW_CPU = nginx proxy, and relay"
-  echo "WORKERS=1 with its admin process and its embedded redis-server (a child of \`relay serve\`,"
+  echo "Pinning: core $LOAD_CPU = wrk (1 thread) + mock nginx; core $GW_CPU = nginx proxy, the bare"
+  echo "forwarders (bench/forwarder.py), and relay WORKERS=1 with its admin process and its"
+  echo "embedded redis-server (a child of \`relay serve\`,"
   echo "same affinity); relay WORKERS=2 (+ admin + embedded Redis) floats over cores 0-1 and"
   echo "shares them with wrk and the mock. wrk: 1 thread, c connections, ${DUR} s after ${WARM} s"
   echo "warm-up, $REPS interleaved reps (A B C D, then D C B A, ...). The machine is shared and"

@@ -24,10 +24,21 @@ class Keyring:
         master = crypto_secret.encode()
         self._lookup_key = hmac.new(master, b"relay/lookup", hashlib.sha256).digest()
         self._aead = AESGCM(hmac.new(master, b"relay/seal", hashlib.sha256).digest())
+        self._digests: dict[str, str] = {}
 
     def lookup_digest(self, value: str) -> str:
         """Hex HMAC-SHA256 of a secret: what the database stores and indexes instead of it."""
         return hmac.new(self._lookup_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def cached_digest(self, value: str) -> str:
+        """lookup_digest, remembered for the keys this process keeps seeing (the relay's API
+        keys: an HMAC per request cost more than the rest of authentication)."""
+        digest = self._digests.get(value)
+        if digest is None:
+            if len(self._digests) >= 100_000:
+                self._digests.clear()
+            digest = self._digests[value] = self.lookup_digest(value)
+        return digest
 
     def seal(self, plaintext: str) -> str:
         """AES-GCM encrypt; the result is printable and starts with SEALED_PREFIX."""

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, String, Table
 
 from relay.crypto import Keyring
+from relay.store.schema import QUOTA_DATA_BUCKET
 
 ONE_API = "one-api"
 NEW_API = "new-api"
@@ -237,23 +238,11 @@ def convert_log(table: Table, src: Mapping[str, Any], kind: str, cuts: Truncatio
     return row
 
 
-QUOTA_BUCKET = (
-    "user_id",
-    "created_at",
-    "username",
-    "model_name",
-    "use_group",
-    "token_id",
-    "channel_id",
-    "node_name",
-)
-
-
 def merge_quota_data(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per hour bucket (relay's unique key), summing duplicates."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        bucket = tuple(row.get(k) for k in QUOTA_BUCKET)
+        bucket = tuple(row.get(k) for k in QUOTA_DATA_BUCKET)
         have = merged.get(bucket)
         if have is None:
             merged[bucket] = dict(row)

@@ -1,13 +1,13 @@
 """The runtime options relay reads from the `options` table, parsed and validated.
 
-Each option has a parser that raises ValueError on a bad value; the admin API uses the same
-parsers to refuse bad input, and a stored bad value falls back to the default with a warning.
+Each option has a parser (relay.option_parsers) that raises ValueError on a bad value; the
+admin API uses the same parsers to refuse bad input (relay.admin.option_rules), and a stored
+bad value falls back to the default with a warning.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,154 +16,31 @@ from typing import Any
 import orjson
 
 from relay.billing.ratios import RatioBook, default_tables
+from relay.option_parsers import (
+    parse_bool,
+    parse_choice,
+    parse_domain_list,
+    parse_group_limits,
+    parse_group_name,
+    parse_int,
+    parse_keyword_lines,
+    parse_nested_ratio_map,
+    parse_non_negative_float,
+    parse_positive_float,
+    parse_rate,
+    parse_ratio_map,
+    parse_status_ranges,
+    parse_string_list,
+    parse_string_map,
+    parse_text,
+    parse_url,
+)
 
 log = logging.getLogger("relay.options")
 
 DEFAULT_RETRY_STATUS_CODES = "100-199,300-399,401-407,409-499,500-503,505-523,525-599"
 DEFAULT_USABLE_GROUPS = {"default": "默认分组", "vip": "vip分组"}
 DEFAULT_GROUP_RATIO = {"default": 1.0, "vip": 1.0, "svip": 1.0}
-
-
-def parse_bool(value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    raise ValueError(f"{value!r} is not true or false")
-
-
-def parse_int(value: str, lo: int = 0, hi: int = 2**62) -> int:
-    try:
-        n = int(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not an integer") from None
-    if not lo <= n <= hi:
-        raise ValueError(f"{n} is out of range ({lo}..{hi})")
-    return n
-
-
-def _float(value: str) -> float:
-    try:
-        return float(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a number") from None
-
-
-def parse_positive_float(value: str) -> float:
-    f = _float(value)
-    if not (f > 0 and math.isfinite(f)):
-        raise ValueError(f"{value!r} must be a finite number greater than 0")
-    return f
-
-
-def parse_ratio_map(value: str) -> Mapping[str, float]:
-    """A JSON object of model/group name to a non-negative number."""
-    data = orjson.loads(value or "{}")
-    if not isinstance(data, dict):
-        raise ValueError("must be a JSON object")
-    out: dict[str, float] = {}
-    for name, ratio in data.items():
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float):
-            raise ValueError(f"the value for {name!r} must be a number")
-        if ratio < 0:
-            raise ValueError(f"the value for {name!r} must not be negative")
-        out[str(name)] = float(ratio)
-    return MappingProxyType(out)
-
-
-def parse_nested_ratio_map(value: str) -> Mapping[str, Mapping[str, float]]:
-    data = orjson.loads(value or "{}")
-    if not isinstance(data, dict):
-        raise ValueError("must be a JSON object")
-    return MappingProxyType(
-        {str(k): parse_ratio_map(orjson.dumps(v).decode()) for k, v in data.items()}
-    )
-
-
-def parse_string_map(value: str) -> Mapping[str, Any]:
-    data = orjson.loads(value or "{}")
-    if not isinstance(data, dict):
-        raise ValueError("must be a JSON object")
-    return MappingProxyType(data)
-
-
-def parse_string_list(value: str) -> tuple[str, ...]:
-    data = orjson.loads(value or "[]")
-    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
-        raise ValueError("must be a JSON array of strings")
-    return tuple(data)
-
-
-def parse_group_limits(value: str) -> Mapping[str, tuple[int, int]]:
-    """ModelRequestRateLimitGroup: {"group": [total, success]} with 0 <= values <= 2^31-1."""
-    data = orjson.loads(value or "{}")
-    if not isinstance(data, dict):
-        raise ValueError("must be a JSON object")
-    out: dict[str, tuple[int, int]] = {}
-    for group, pair in data.items():
-        if (
-            not isinstance(pair, list)
-            or len(pair) != 2
-            or not all(
-                isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 2**31 - 1 for n in pair
-            )
-        ):
-            raise ValueError(f"the value for {group!r} must be [total, success]")
-        if pair[1] < 1:
-            raise ValueError(f"the success count for {group!r} must be at least 1")
-        out[str(group)] = (pair[0], pair[1])
-    return MappingProxyType(out)
-
-
-def parse_status_ranges(value: str) -> frozenset[int]:
-    """'401,429,500-599' → the set of HTTP status codes it names."""
-    codes: set[int] = set()
-    for part in value.replace(" ", "").split(","):
-        if not part:
-            continue
-        lo_s, _, hi_s = part.partition("-")
-        lo, hi = int(lo_s), int(hi_s or lo_s)
-        if not 100 <= lo <= hi <= 599:
-            raise ValueError(f"{part!r} is not a status code or range within 100-599")
-        codes.update(range(lo, hi + 1))
-    return frozenset(codes)
-
-
-def parse_text(value: str) -> str:
-    return value
-
-
-def parse_choice(value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{value!r} must be one of {', '.join(choices)}")
-    return value
-
-
-def parse_url(value: str) -> str:
-    """An http(s) URL, or empty."""
-    v = value.strip()
-    if v and not (v.startswith(("http://", "https://")) and len(v) > len("https://")):
-        raise ValueError(f"{value!r} is not an http:// or https:// URL")
-    return v
-
-
-def parse_domain_list(value: str) -> tuple[str, ...]:
-    """'example.com, corp.example' → lower-cased e-mail domains (empty = any domain)."""
-    domains = tuple(d.strip().lower().lstrip("@") for d in value.split(",") if d.strip())
-    for d in domains:
-        if " " in d or "." not in d or "@" in d:
-            raise ValueError(f"{d!r} is not an e-mail domain")
-    return domains
-
-
-def parse_group_name(value: str) -> str:
-    v = value.strip()
-    if not v or len(v) > 64 or "," in v:
-        raise ValueError(f"{value!r} is not a group name (1-64 characters, no commas)")
-    return v
-
-
 DEFAULT_DISABLE_KEYWORDS = "\n".join(
     (
         "Your credit balance is too low",
@@ -175,26 +52,6 @@ DEFAULT_DISABLE_KEYWORDS = "\n".join(
         "Your account is not authorized",
     )
 )
-
-
-def parse_keyword_lines(value: str) -> tuple[str, ...]:
-    """A newline-separated list of phrases, matched case-insensitively (stored lower-cased)."""
-    return tuple(line.strip().lower() for line in value.split("\n") if line.strip())
-
-
-def parse_non_negative_float(value: str) -> float:
-    f = float(value.strip())
-    if not (f >= 0 and math.isfinite(f)):
-        raise ValueError(f"{value!r} must be a finite number of at least 0")
-    return f
-
-
-def parse_rate(value: str) -> float:
-    """A fraction in (0, 1]."""
-    f = float(value.strip())
-    if not 0 < f <= 1:
-        raise ValueError(f"{value!r} must be a number greater than 0 and at most 1")
-    return f
 
 
 @dataclass(frozen=True)
@@ -281,7 +138,7 @@ def _bad_display(value: str) -> str:
 
 # Ratio options whose built-in defaults apply until a row is stored; a stored value replaces
 # the whole table, as new-api's option loading does.
-_RATIO_TABLES = {
+RATIO_TABLES = {
     "ModelRatio": "model_ratio",
     "ModelPrice": "model_price",
     "CompletionRatio": "completion_ratio",
@@ -316,7 +173,7 @@ class Options:
                 values[key] = spec.parse(spec.default)
         tables = {
             attr: values[key] if key in stored else default_tables()[key]
-            for key, attr in _RATIO_TABLES.items()
+            for key, attr in RATIO_TABLES.items()
         }
         ratios = RatioBook(
             **tables,
@@ -340,182 +197,3 @@ class Options:
         if user_group and user_group not in groups:
             groups[user_group] = "用户分组"
         return groups
-
-
-# --- the admin API's view of the options table ---------------------------------------------
-
-# Ratio and price tables that `POST /api/option/rest_model_ratio` resets to the built-in defaults.
-MODEL_RATIO_OPTIONS = (
-    "ModelRatio",
-    "ModelPrice",
-    "CompletionRatio",
-    "CacheRatio",
-    "CreateCacheRatio",
-    "ImageRatio",
-    "AudioRatio",
-    "AudioCompletionRatio",
-)
-
-# new-api options relay does not act on but keeps, so new-api consoles and tools can save them.
-NEWAPI_STORED_OPTIONS = frozenset(
-    [
-        "FileUploadPermission",
-        "FileDownloadPermission",
-        "ImageUploadPermission",
-        "ImageDownloadPermission",
-        "EmailVerificationEnabled",
-        "GitHubOAuthEnabled",
-        "LinuxDOOAuthEnabled",
-        "TelegramOAuthEnabled",
-        "WeChatAuthEnabled",
-        "TurnstileCheckEnabled",
-        "DrawingEnabled",
-        "TaskEnabled",
-        "DataExportEnabled",
-        "EmailDomainRestrictionEnabled",
-        "EmailAliasRestrictionEnabled",
-        "EmailDomainWhitelist",
-        "SMTPServer",
-        "SMTPFrom",
-        "SMTPPort",
-        "SMTPAccount",
-        "SMTPToken",
-        "SMTPSSLEnabled",
-        "SMTPStartTLSEnabled",
-        "SMTPInsecureSkipVerify",
-        "SMTPForceAuthLogin",
-        "WorkerUrl",
-        "WorkerValidKey",
-        "WorkerAllowHttpImageRequestEnabled",
-        "PayAddress",
-        "CustomCallbackAddress",
-        "EpayId",
-        "EpayKey",
-        "Price",
-        "MinTopUp",
-        "TopupGroupRatio",
-        "Chats",
-        "DefaultUseAutoGroup",
-        "MaxTokenAutoGroups",
-        "PayMethods",
-        "GitHubClientId",
-        "GitHubClientSecret",
-        "TelegramBotToken",
-        "TelegramBotName",
-        "WeChatServerAddress",
-        "WeChatServerToken",
-        "WeChatAccountQRCodeImageURL",
-        "TurnstileSiteKey",
-        "TurnstileSecretKey",
-        "QuotaRemindThreshold",
-        "AudioRatio",
-        "AudioCompletionRatio",
-        "TopUpLink",
-        "DataExportInterval",
-        "DataExportDefaultTime",
-        "DefaultCollapseSidebar",
-        "MjNotifyEnabled",
-        "MjAccountFilterEnabled",
-        "MjModeClearEnabled",
-        "MjForwardUrlEnabled",
-        "MjActionCheckSuccessEnabled",
-        "CheckSensitiveEnabled",
-        "CheckSensitiveOnPromptEnabled",
-        "StopOnSensitiveEnabled",
-        "SensitiveWords",
-        "StreamCacheQueueLength",
-        "ExposeRatioEnabled",
-        "LinuxDOClientId",
-        "LinuxDOClientSecret",
-        "LinuxDOMinimumTrustLevel",
-        "oidc.authorization_endpoint",
-        "oidc.token_endpoint",
-        "oidc.user_info_endpoint",
-        "theme.frontend",
-    ]
-)
-# ...and the prefixes of new-api's structured settings (config.GlobalConfig registrations).
-NEWAPI_STORED_PREFIXES = (
-    "general_setting.",
-    "console_setting.",
-    "claude.",
-    "gemini.",
-    "global.",
-    "grok.",
-    "qwen.",
-    "discord.",
-    "legal.",
-    "passkey.",
-    "checkin_setting.",
-    "channel_affinity_setting.",
-    "billing_setting.",
-    "fetch_setting.",
-    "payment_setting.",
-    "performance_setting.",
-    "perf_metrics_setting.",
-    "tool_price_setting.",
-    "group_ratio_setting.",
-    "quota_setting.",
-    "monitor_setting.",
-    "token_setting.",
-)
-
-# Switches for sign-in methods relay does not implement: refused when turned on.
-UNSUPPORTED_SWITCHES = {
-    "GitHubOAuthEnabled": "GitHub login",
-    "LinuxDOOAuthEnabled": "LinuxDO login",
-    "TelegramOAuthEnabled": "Telegram login",
-    "WeChatAuthEnabled": "WeChat login",
-    "discord.enabled": "Discord login",
-    "TurnstileCheckEnabled": "Turnstile checks",
-    "EmailVerificationEnabled": "e-mail verification",
-}
-
-_SECRET_SUFFIXES = ("Token", "Secret", "Key", "secret", "api_key")
-
-
-def is_secret_option(key: str) -> bool:
-    """new-api's rule (controller/option.go): these values are never listed."""
-    return key.endswith(_SECRET_SUFFIXES)
-
-
-def is_known_option(key: str) -> bool:
-    """An option relay reads, or a new-api option relay keeps for compatibility."""
-    return (
-        key in OPTION_SPECS
-        or key in NEWAPI_STORED_OPTIONS
-        or key.startswith(NEWAPI_STORED_PREFIXES)
-    )
-
-
-def validate_option(key: str, value: str) -> None:
-    """Raise ValueError (with a message for the admin) if `value` may not be stored for `key`."""
-    if not is_known_option(key):
-        raise ValueError(f"unknown option {key!r}: relay neither uses nor keeps it")
-    if key.startswith("payment_setting.compliance_"):
-        raise ValueError("payment compliance fields cannot be changed through the options API")
-    if key == "theme.frontend" and value != "default":
-        raise ValueError("theme.frontend can only be 'default'")
-    if key in UNSUPPORTED_SWITCHES and value.strip().lower() in ("true", "1"):
-        raise ValueError(f"relay does not support {UNSUPPORTED_SWITCHES[key]}")
-    spec = OPTION_SPECS.get(key)
-    if spec is None:
-        if key in ("AudioRatio", "AudioCompletionRatio"):
-            parse_ratio_map(value)
-        return
-    try:
-        spec.parse(value)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"invalid value for {key}: not valid JSON ({exc.msg})") from None
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"invalid value for {key}: {exc}") from None
-
-
-def default_value(key: str) -> str:
-    """The value in force while no row is stored (ratio tables: the built-in table as JSON)."""
-    if key in _RATIO_TABLES or key in default_tables():
-        table = default_tables().get(key)
-        if table is not None:
-            return orjson.dumps(dict(table)).decode()
-    spec = OPTION_SPECS.get(key)
-    return spec.default if spec is not None else ""

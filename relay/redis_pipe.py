@@ -110,7 +110,9 @@ class PipelinedRedis:
 
     async def execute(self, *args: Any) -> Any:
         """Send one command; it leaves with every other command of this loop turn."""
-        protocol = await self._ready()
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
+            protocol = await self._ready()
         return await protocol.send(hiredis.pack_command(args))
 
     def send_nowait(self, *args: Any) -> asyncio.Future[Any] | None:

@@ -117,6 +117,11 @@ async def give_access_token(store: Store, user_id: int) -> str:
     return token
 
 
+async def as_user(server: RelayServer, store: Store, user_id: int) -> AdminClient:
+    """A client (for `async with`) of `user_id`: a new personal access token + New-Api-User."""
+    return AdminClient(server, token=await give_access_token(store, user_id), user_id=user_id)
+
+
 def root(server: RelayServer) -> AdminClient:
     """A client authenticated as root by the INITIAL_ROOT_ACCESS_TOKEN the harness sets."""
     return AdminClient(server, token=ROOT_TOKEN, user_id=1)

@@ -42,6 +42,15 @@ def sql_params() -> list[Any]:
     return params
 
 
+def paired_params() -> list[Any]:
+    """(redis kind, sql kind) pairs: embedded Redis + SQLite always; TEST_REDIS_URL +
+    PostgreSQL when both TEST_REDIS_URL and TEST_PG_DSN are set."""
+    params: list[Any] = [pytest.param(("embedded", "sqlite"), id="embedded-sqlite")]
+    if os.environ.get("TEST_REDIS_URL") and os.environ.get("TEST_PG_DSN"):
+        params.append(pytest.param(("external", "pg"), id="redis-pg"))
+    return params
+
+
 def _external_redis_url() -> str:
     base = os.environ["TEST_REDIS_URL"].split("?", 1)[0]
     scheme, _, rest = base.partition("://")

@@ -374,6 +374,18 @@ def pg_database(admin_dsn: str) -> Iterator[str]:
         _run_async(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextlib.contextmanager
+def fresh_backend(backend: Backend) -> Iterator[Backend]:
+    """A backend like `backend` with an empty SQL database, for a second server (the module's
+    server already has root): embedded state in that server's DATA_DIR, or a throw-away
+    PostgreSQL database with the same Redis."""
+    if backend.name != "pg":
+        yield Backend("embedded")
+        return
+    with pg_database(os.environ["TEST_PG_DSN"]) as dsn:
+        yield Backend("pg", sql_dsn=dsn, redis_url=backend.redis_url)
+
+
 @contextlib.asynccontextmanager
 async def running(server: RelayServer) -> AsyncIterator[RelayServer]:
     await server.start()

@@ -1,5 +1,5 @@
 """Raw HTTP helpers for integration tests that need what the SDKs hide: statuses, headers,
-odd keys, and new-api's OpenAI-shaped error bodies."""
+odd keys, and new-api's OpenAI-shaped error bodies; and the status of one SDK chat call."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import openai
 from multidict import CIMultiDict
 from relay_harness import RelayServer
 
@@ -71,3 +72,16 @@ def refused(reply: Reply, status: int, code: str = "") -> str:
     suffix = f" (request id: {request_id})"
     assert error["message"].endswith(suffix), error["message"]
     return str(error["message"]).removesuffix(suffix)
+
+
+async def chat_status(relay: RelayServer, api_key: str) -> int:
+    """One chat call with the openai SDK on its own client; the HTTP status (200 or the
+    error's)."""
+    async with openai.AsyncOpenAI(base_url=relay.base_url, api_key=api_key, max_retries=0) as api:
+        try:
+            await api.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+        except openai.APIStatusError as exc:
+            return exc.status_code
+    return 200

@@ -1,144 +1,21 @@
-"""relay.options: every parser, defaults, stored ratio tables, bad rows, usable groups."""
+"""relay.options: every default, stored ratio tables, bad rows, usable groups (the parsers are
+in test_option_parsers.py, the admin API's rules in tests/admin/test_option_rules.py)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
 
 from relay.billing.ratios import default_tables
+from relay.option_parsers import parse_status_ranges
 from relay.options import (
     DEFAULT_RETRY_STATUS_CODES,
-    MODEL_RATIO_OPTIONS,
     OPTION_SPECS,
     Options,
-    default_value,
-    is_known_option,
-    is_secret_option,
-    parse_bool,
-    parse_group_limits,
-    parse_int,
-    parse_nested_ratio_map,
-    parse_positive_float,
-    parse_ratio_map,
-    parse_status_ranges,
-    parse_string_list,
-    parse_string_map,
-    validate_option,
 )
-
-# --- parsers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "value"),
-    [("true", True), (" TRUE ", True), ("1", True), ("false", False), ("0", False)],
-)
-def test_parse_bool(raw: str, value: bool) -> None:
-    assert parse_bool(raw) is value
-
-
-def test_parse_int() -> None:
-    assert parse_int(" 42 ") == 42
-    assert parse_int("0") == 0
-    assert parse_int("5", 5, 5) == 5
-
-
-def test_parse_positive_float() -> None:
-    assert parse_positive_float("500000") == 500000.0
-    assert parse_positive_float(" 7.3 ") == 7.3
-
-
-def test_parse_ratio_map() -> None:
-    parsed = parse_ratio_map('{"gpt-4o": 1.25, "free": 0, "n": 3}')
-    assert dict(parsed) == {"gpt-4o": 1.25, "free": 0.0, "n": 3.0}
-    assert all(type(v) is float for v in parsed.values())
-    assert dict(parse_ratio_map("")) == {}
-    with pytest.raises(TypeError):
-        parsed["x"] = 1.0  # type: ignore[index]  # read-only
-
-
-def test_parse_nested_ratio_map() -> None:
-    parsed = parse_nested_ratio_map('{"vip": {"default": 0.5, "svip": 2}}')
-    assert {k: dict(v) for k, v in parsed.items()} == {"vip": {"default": 0.5, "svip": 2.0}}
-    assert dict(parse_nested_ratio_map("")) == {}
-
-
-def test_parse_string_map_and_list() -> None:
-    assert dict(parse_string_map('{"a": "A", "b": {"c": 1}}')) == {"a": "A", "b": {"c": 1}}
-    assert dict(parse_string_map("")) == {}
-    assert parse_string_list('["default", "vip"]') == ("default", "vip")
-    assert parse_string_list("") == ()
-
-
-def test_parse_group_limits() -> None:
-    parsed = parse_group_limits('{"default": [10, 5], "vip": [0, 1]}')
-    assert dict(parsed) == {"default": (10, 5), "vip": (0, 1)}
-    assert dict(parse_group_limits(f'{{"g": [{2**31 - 1}, {2**31 - 1}]}}')) == {
-        "g": (2**31 - 1, 2**31 - 1)
-    }
-
-
-def test_parse_status_ranges() -> None:
-    assert parse_status_ranges("401, 429,500-502") == {401, 429, 500, 501, 502}
-    assert parse_status_ranges("") == frozenset()
-    codes = parse_status_ranges(DEFAULT_RETRY_STATUS_CODES)
-    assert {400, 408, 504, 524}.isdisjoint(codes)
-    assert {100, 199, 301, 401, 407, 409, 429, 500, 503, 505, 523, 525, 599} <= codes
-    assert codes == set(range(100, 600)) - set(range(200, 300)) - {400, 408, 504, 524}
-
-
-BAD_VALUES: list[tuple[Callable[[str], Any], str, str]] = [
-    (parse_bool, "yes", "true or false"),
-    (parse_bool, "", "true or false"),
-    (parse_int, "1.5", "is not an integer"),
-    (parse_int, "-1", "out of range"),
-    (lambda v: parse_int(v, 0, 100), "101", "out of range"),
-    (parse_positive_float, "0", "greater than 0"),
-    (parse_positive_float, "-3", "greater than 0"),
-    (parse_positive_float, "nan", "greater than 0"),
-    (parse_positive_float, "inf", "finite"),
-    (parse_positive_float, "abc", "is not a number"),
-    (parse_ratio_map, "[1, 2]", "JSON object"),
-    (parse_ratio_map, '{"m": "1"}', "must be a number"),
-    (parse_ratio_map, '{"m": true}', "must be a number"),
-    (parse_ratio_map, '{"m": -0.5}', "must not be negative"),
-    (parse_ratio_map, "{bad json", "unexpected"),
-    (parse_nested_ratio_map, "[]", "JSON object"),
-    (parse_nested_ratio_map, '{"vip": 1}', "JSON object"),
-    (parse_nested_ratio_map, '{"vip": {"d": -1}}', "must not be negative"),
-    (parse_string_map, '"text"', "JSON object"),
-    (parse_string_list, '{"a": 1}', "array of strings"),
-    (parse_string_list, '["a", 1]', "array of strings"),
-    (parse_group_limits, "[]", "JSON object"),
-    (parse_group_limits, '{"g": [1]}', "[total, success]"),
-    (parse_group_limits, '{"g": [1, 2, 3]}', "[total, success]"),
-    (parse_group_limits, '{"g": [-1, 2]}', "[total, success]"),
-    (parse_group_limits, '{"g": [1, 2.5]}', "[total, success]"),
-    (parse_group_limits, '{"g": [1, true]}', "[total, success]"),
-    (parse_group_limits, f'{{"g": [{2**31}, 1]}}', "[total, success]"),
-    (parse_group_limits, '{"g": [5, 0]}', "at least 1"),
-    (parse_status_ranges, "600", "within 100-599"),
-    (parse_status_ranges, "99", "within 100-599"),
-    (parse_status_ranges, "500-400", "within 100-599"),
-    (parse_status_ranges, "abc", "invalid literal"),
-    (OPTION_SPECS["general_setting.quota_display_type"].parse, "EUR", "USD, CNY"),
-    (OPTION_SPECS["RetryTimes"].parse, "101", "out of range"),
-    (OPTION_SPECS["ModelRequestRateLimitDurationMinutes"].parse, "0", "out of range"),
-    (OPTION_SPECS["ModelRequestRateLimitSuccessCount"].parse, "0", "out of range"),
-]
-
-
-@pytest.mark.parametrize(("parse", "raw", "text"), BAD_VALUES)
-def test_bad_values_raise_value_error_with_a_message(
-    parse: Callable[[str], Any], raw: str, text: str
-) -> None:
-    with pytest.raises(ValueError) as info:
-        parse(raw)
-    assert text in str(info.value)
 
 
 def test_every_default_parses() -> None:
@@ -307,61 +184,6 @@ def test_usable_groups_does_not_mutate_the_options() -> None:
     )
     o.usable_groups("vip")
     assert "default" in o.usable_groups("default")
-
-
-# --- the admin API's helpers ----------------------------------------------------------------
-
-
-def test_secret_options_follow_new_apis_suffix_rule() -> None:
-    for key in ("SMTPToken", "GitHubClientSecret", "TurnstileSecretKey", "oidc.client_secret"):
-        assert is_secret_option(key)
-    for key in ("oidc.client_id", "ModelRatio", "SMTPServer", "KeyboardLayout"):
-        assert not is_secret_option(key)
-
-
-def test_known_options_are_relays_or_new_apis() -> None:
-    assert is_known_option("RetryTimes") and is_known_option("oidc.discovery_url")
-    assert is_known_option("SMTPServer") and is_known_option("console_setting.faq")
-    assert not is_known_option("NoSuchOption") and not is_known_option("oidcx.enabled")
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "message"),
-    [
-        ("ModelRatio", "{", "not valid JSON"),
-        ("CacheRatio", '{"m": -0.5}', "must not be negative"),
-        ("AudioRatio", '{"m": -1}', "must not be negative"),
-        ("general_setting.quota_display_type", "EUR", "USD, CNY"),
-        ("oidc.allowed_domains", "not a domain", "e-mail domain"),
-        ("oidc.default_group", "a,b", "group name"),
-        ("monitor_setting.channel_test_mode", "sometimes", "scheduled_all"),
-        ("ServerAddress", "example.com", "http"),
-        ("Unheard", "1", "unknown option"),
-        ("WeChatAuthEnabled", "true", "does not support"),
-        ("payment_setting.compliance_ok", "true", "compliance"),
-        ("theme.frontend", "classic", "default"),
-    ],
-)
-def test_validate_option_refuses_with_a_message(key: str, value: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        validate_option(key, value)
-
-
-def test_validate_option_accepts_good_values() -> None:
-    validate_option("ModelRatio", '{"gpt-4o": 1.25}')
-    validate_option("oidc.allowed_domains", "Example.com, @corp.example")
-    validate_option("WeChatAuthEnabled", "false")
-    validate_option("SMTPServer", "smtp.example.com")
-    validate_option("theme.frontend", "default")
-
-
-def test_default_values_show_the_builtin_tables() -> None:
-    assert orjson.loads(default_value("ModelRatio")) == dict(default_tables()["ModelRatio"])
-    assert orjson.loads(default_value("AudioRatio")) == dict(default_tables()["AudioRatio"])
-    assert default_value("RetryTimes") == "0"
-    assert default_value("oidc.default_group") == "default"
-    assert default_value("SMTPServer") == ""
-    assert set(MODEL_RATIO_OPTIONS) <= set(default_tables())
 
 
 def test_sso_and_account_options_parse() -> None:

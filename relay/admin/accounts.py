@@ -109,12 +109,17 @@ def bool_field(body: Mapping[str, Any], name: str, default: bool = False) -> boo
 # --- account fields -----------------------------------------------------------------------
 
 
+def _at_most(value: str, name: str, limit: int) -> str:
+    if len(value) > limit:
+        raise input_invalid(f"{name} must be at most {limit} characters")
+    return value
+
+
 def check_username(value: str, limit: int = USERNAME_MAX) -> str:
     name = value.strip()
     if not name:
         raise input_invalid("username is required")
-    if len(name) > limit:
-        raise input_invalid(f"username must be at most {limit} characters")
+    _at_most(name, "username", limit)
     if any(not ch.isprintable() for ch in name):
         raise input_invalid("username must not contain control characters")
     return name
@@ -129,9 +134,7 @@ def check_password(value: str, *, upper: int = PASSWORD_MAX) -> str:
 
 
 def check_display_name(value: str) -> str:
-    if len(value) > DISPLAY_NAME_MAX:
-        raise input_invalid(f"display_name must be at most {DISPLAY_NAME_MAX} characters")
-    return value
+    return _at_most(value, "display_name", DISPLAY_NAME_MAX)
 
 
 def check_group(value: str) -> str:
@@ -142,9 +145,7 @@ def check_group(value: str) -> str:
 
 
 def check_remark(value: str) -> str:
-    if len(value) > REMARK_MAX:
-        raise input_invalid(f"remark must be at most {REMARK_MAX} characters")
-    return value
+    return _at_most(value, "remark", REMARK_MAX)
 
 
 # --- who manages whom ---------------------------------------------------------------------
@@ -250,7 +251,23 @@ def self_json(
 
 
 def login_json(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "username", "display_name", "role", "status", "group")}
+    return {k: row[k] for k in USER_BRIEF_PROPERTIES}
+
+
+# --- OpenAPI schemas of the above ------------------------------------------------------------
+
+USER_BRIEF_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "username": {"type": "string"},
+    "display_name": {"type": "string"},
+    "role": {"type": "integer"},
+    "status": {"type": "integer"},
+    "group": {"type": "string"},
+}
+USER_BRIEF = {"type": "object", "properties": USER_BRIEF_PROPERTIES}  # login_json
+USERNAME_SCHEMA = {"type": "string", "maxLength": USERNAME_MAX}
+PASSWORD_SCHEMA = {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}
+DISPLAY_NAME_SCHEMA = {"type": "string", "maxLength": DISPLAY_NAME_MAX}
 
 
 def format_quota(quota: int, quota_per_unit: float, in_currency: bool) -> str:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -22,6 +22,7 @@ from relay.admin.identity import AuthUser
 log = logging.getLogger("relay.admin.api")
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 MAX_INT = 2**63 - 1  # what SQL columns hold; larger numbers are refused, not sent to the DB
 DEFAULT_PAGE_SIZE = 10
@@ -51,6 +52,13 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def found(row: T | None, message: str) -> T:
+    """`row`, or the business error `message` when there is none (missing or deleted)."""
+    if row is None:
+        raise ApiError(message)
+    return row
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,12 @@ class AdminRequest:
             raise ApiError("invalid request body: expected a JSON object")
         return self._body
 
+    async def load(self, get: Callable[..., Awaitable[T | None]], *args: Any, missing: str) -> T:
+        """`await get(conn, *args)` on a connection of its own; the business error `missing`
+        when it finds nothing."""
+        async with self.ctx.engine.connect() as conn:
+            return found(await get(conn, *args), missing)
+
     def query(self, name: str, default: str = "") -> str:
         return self.http.query.get(name, default)
 
@@ -141,6 +155,20 @@ class AdminRequest:
 Handler = Callable[[AdminRequest], Awaitable[Any]]
 
 
+def page_schema(item: JSON, **extra: JSON) -> JSON:
+    """The JSON schema of a Page.result of `item`s (plus `extra` properties before items)."""
+    return {
+        "type": "object",
+        "properties": {
+            "page": {"type": "integer"},
+            "page_size": {"type": "integer"},
+            "total": {"type": "integer"},
+            **extra,
+            "items": {"type": "array", "items": item},
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Param:
     """A query or path parameter, for the OpenAPI description."""
@@ -149,6 +177,12 @@ class Param:
     type: str = "string"
     description: str = ""
     required: bool = False
+
+
+PAGE_PARAMS = (
+    Param("p", "integer", "page, 1-based"),
+    Param("page_size", "integer", "at most 100"),
+)
 
 
 @dataclass(frozen=True)

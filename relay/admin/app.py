@@ -12,6 +12,7 @@ from relay.admin.routes import (
     account,
     channels_batch,
     channels_crud,
+    channels_keys,
     channels_ops,
     data,
     logs,
@@ -39,6 +40,7 @@ ROUTE_GROUPS: tuple[Api, ...] = (
     redemptions.api,
     channels_crud.api,
     channels_batch.api,
+    channels_keys.api,
     channels_ops.api,
 )
 

@@ -3,7 +3,7 @@ view (never the key), the audit view, and the key-list helpers of multi-key chan
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ Row = Mapping[Any, Any]  # a channels RowMapping or a dict of one
 # The actor of changes made by background jobs (audit rows and logs).
 SYSTEM = AuthUser(0, "system", "system", 100, 1, "", "system")
 
+MSG_NOT_FOUND = "channel not found"
 MULTI_KEY_MODES = ("random", "polling")
 _MAX_NAME = 255
 _MAX_GROUP_COLUMN = 64
@@ -45,6 +46,11 @@ def type_name(channel_type: int) -> str:
 
 def supported_types() -> str:
     return ", ".join(f"{int(t)} ({type_name(t)})" for t in ChannelType)
+
+
+def id_list(ids: Iterable[int]) -> str:
+    """Channel ids as audit rows name them: "#1,#2"."""
+    return ",".join(f"#{i}" for i in ids)
 
 
 def channel_view(row: Row) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.crypto import Keyring
-from relay.proxies import IPNetwork, _trusted
+from relay.proxies import IPNetwork, is_trusted_proxy
 from relay.store.schema import users
 
 SESSION_COOKIE = "session"
@@ -96,7 +96,7 @@ def is_tls(request: web.BaseRequest, trusted: tuple[IPNetwork, ...]) -> bool:
     peer = transport.get_extra_info("peername") if transport is not None else None
     remote = peer[0] if isinstance(peer, tuple) and peer else ""
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    return proto == "https" and _trusted(str(remote), tuple(trusted))
+    return proto == "https" and is_trusted_proxy(str(remote), trusted)
 
 
 def set_session_cookie(
@@ -122,7 +122,7 @@ def set_session_cookie(
     )
 
 
-_USER_COLUMNS = (
+USER_COLUMNS = (
     users.c.id,
     users.c.username,
     users.c.display_name,
@@ -143,7 +143,7 @@ async def user_by_session(
     row = (
         (
             await conn.execute(
-                select(*_USER_COLUMNS).where(users.c.id == user_id, users.c.deleted_at.is_(None))
+                select(*USER_COLUMNS).where(users.c.id == user_id, users.c.deleted_at.is_(None))
             )
         )
         .mappings()
@@ -161,7 +161,7 @@ async def user_by_token(conn: AsyncConnection, keyring: Keyring, token: str) -> 
     row = (
         (
             await conn.execute(
-                select(*_USER_COLUMNS).where(
+                select(*USER_COLUMNS).where(
                     users.c.access_token == keyring.lookup_digest(token),
                     users.c.deleted_at.is_(None),
                 )

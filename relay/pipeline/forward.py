@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 import time
 
-import aiohttp
 import orjson
-from aiohttp import web
 
 from relay import health
 from relay.errors import RelayError, message, upstream_error
+from relay.http.client import UpstreamError, UpstreamResponse
+from relay.http.server import Reply, Responder
 from relay.pipeline.call import Call
 from relay.pipeline.settle import fallback_usage, settle
 from relay.pipeline.stream import relay_stream
@@ -60,25 +60,18 @@ def _pick_key(ctx: WorkerContext, channel: Channel) -> str:
     return channel.keys[index % len(channel.keys)]
 
 
-def _timeout(ctx: WorkerContext, call: Call) -> aiohttp.ClientTimeout:
-    total = ctx.settings.relay_timeout or None
-    if call.stream:
-        return aiohttp.ClientTimeout(total=total, sock_read=ctx.settings.streaming_timeout)
-    return aiohttp.ClientTimeout(total=total)
-
-
 async def _respond_whole(
     ctx: WorkerContext,
     call: Call,
     channel: Channel,
     provider: Provider,
-    upstream: aiohttp.ClientResponse,
+    upstream: UpstreamResponse,
     lang: str,
-) -> web.Response:
+) -> Reply:
     try:
         body = await upstream.read()
         data = orjson.loads(body)
-    except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError) as exc:
+    except (UpstreamError, orjson.JSONDecodeError) as exc:
         raise RelayError(
             500, message("upstream_bad_body", lang, error=str(exc)), "bad_response_body"
         ) from None
@@ -89,16 +82,15 @@ async def _respond_whole(
         count = ctx.tokenizer.counter_for(call.model)
         usage = fallback_usage(ctx, call, sum(count(t) for t in texts))
     await settle(ctx, call, channel.id, usage)
-    content_type = upstream.headers.get("Content-Type", "application/json")
-    return web.Response(
-        body=body,
-        headers={"Content-Type": content_type, "X-Oneapi-Request-Id": call.request_id},
+    content_type = upstream.headers.get("content-type", "application/json")
+    return Reply(
+        200, body, [("Content-Type", content_type), ("X-Oneapi-Request-Id", call.request_id)]
     )
 
 
 async def forward(
-    ctx: WorkerContext, call: Call, request: web.BaseRequest, lang: str
-) -> web.StreamResponse:
+    ctx: WorkerContext, call: Call, responder: Responder | None, lang: str
+) -> Reply | None:
     """Relay the call; on success it is settled, on RelayError the caller refunds the hold."""
     options = ctx.catalog.options
     attempts = 1 + options["RetryTimes"]
@@ -145,10 +137,15 @@ async def forward(
             key = _pick_key(ctx, channel)
             built = provider.build_request(channel, key, upstream_call)
             try:
-                upstream = await ctx.http.post(
-                    built.url, data=built.body, headers=built.headers, timeout=_timeout(ctx, call)
+                upstream = await ctx.upstream.request(
+                    "POST",
+                    built.url,
+                    built.headers,
+                    built.body,
+                    read_timeout=ctx.settings.streaming_timeout if call.stream else None,
+                    total_timeout=ctx.settings.relay_timeout or None,
                 )
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            except (UpstreamError, OSError, ValueError) as exc:
                 raise RelayError(
                     500,
                     message("upstream_unreachable", lang, error=type(exc).__name__),
@@ -157,7 +154,7 @@ async def forward(
             if upstream.status != 200:
                 try:
                     error_body = await upstream.read()
-                except (TimeoutError, aiohttp.ClientError):
+                except UpstreamError:
                     error_body = b""
                 finally:
                     upstream.release()
@@ -166,9 +163,10 @@ async def forward(
             answered = True
             if options["AutomaticDisableChannelEnabled"]:
                 health.report(ctx, channel.id, key, False)
-            call.upstream_request_id = upstream.headers.get("X-Request-Id", "")
-            if call.stream:
-                return await relay_stream(ctx, call, request, channel, provider, upstream, inject)
+            call.upstream_request_id = upstream.headers.get("x-request-id", "")
+            if call.stream and responder is not None:
+                await relay_stream(ctx, call, responder, channel, provider, upstream, inject)
+                return None
             try:
                 return await _respond_whole(ctx, call, channel, provider, upstream, lang)
             finally:

@@ -35,7 +35,7 @@ async def authenticate(
 ) -> tuple[Principal, str, int | None]:
     """Resolve the client key: (principal, using group, pinned channel id or None)."""
     key, pin = split_key(extract_key(path, headers, query))
-    principal = await ctx.principals.get(ctx.keyring.lookup_digest(key)) if key else None
+    principal = await ctx.principals.get(ctx.keyring.cached_digest(key)) if key else None
     if principal is None or (0 <= principal.expired_time < time.time()):
         raise RelayError(401, message("token_invalid", lang))
     if not principal.ip_allowed(client_ip):

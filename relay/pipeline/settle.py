@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -63,7 +62,7 @@ def log_record(call: Call, channel_id: int, usage: Usage, quota: int, node_name:
 
 
 async def settle(ctx: WorkerContext, call: Call, channel_id: int, usage: Usage) -> int:
-    """Charge the call; shielded so a client that goes away cannot interrupt it."""
+    """Charge the call (a client that goes away cannot stop it: see QuotaService.settle)."""
     hold, call.hold = call.hold, None
     if hold is None:
         return 0
@@ -71,9 +70,7 @@ async def settle(ctx: WorkerContext, call: Call, channel_id: int, usage: Usage) 
     record = b""
     if ctx.catalog.options["LogConsumeEnabled"]:
         record = log_record(call, channel_id, usage, quota, ctx.settings.node_name)
-    await asyncio.shield(
-        ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
-    )
+    await ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
     return quota
 
 
@@ -81,4 +78,4 @@ async def refund(ctx: WorkerContext, call: Call) -> None:
     """Give back the hold of a call that failed before any upstream answered."""
     hold, call.hold = call.hold, None
     if hold is not None:
-        await asyncio.shield(ctx.quota.refund(hold))
+        await ctx.quota.refund(hold)

@@ -12,11 +12,10 @@ import contextlib
 import logging
 import time
 
-import aiohttp
-from aiohttp import web
-
 from relay._fast.sse import SSEDecoder, SSELineTooLong
 from relay._fast.tokens import StreamTokenCounter
+from relay.http.client import UpstreamError, UpstreamResponse
+from relay.http.server import Responder
 from relay.pipeline.call import Call
 from relay.pipeline.settle import fallback_usage, settle
 from relay.providers.base import Provider, StreamObserver, Usage
@@ -37,7 +36,7 @@ def _ends_event(chunk: bytes) -> bool:
 class _Relay:
     """The state of one stream being relayed."""
 
-    def __init__(self, observer: StreamObserver, out: web.StreamResponse) -> None:
+    def __init__(self, observer: StreamObserver, out: Responder) -> None:
         self.observer = observer
         self.out = out
         self.decoder = SSEDecoder(MAX_SSE_LINE)
@@ -80,23 +79,22 @@ def _usage(
     return fallback_usage(ctx, call, completion)
 
 
+_SSE_HEADERS = [
+    ("Content-Type", "text/event-stream"),
+    ("Cache-Control", "no-cache"),
+    ("X-Accel-Buffering", "no"),
+]
+
+
 async def relay_stream(
     ctx: WorkerContext,
     call: Call,
-    request: web.BaseRequest,
+    out: Responder,
     channel: Channel,
     provider: Provider,
-    upstream: aiohttp.ClientResponse,
+    upstream: UpstreamResponse,
     injected: bool,
-) -> web.StreamResponse:
-    out = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-            "X-Oneapi-Request-Id": call.request_id,
-        }
-    )
+) -> None:
     counter = StreamTokenCounter(ctx.tokenizer.counter_for(call.model))
     observer = provider.stream_observer(
         call.endpoint, injected and not call.client_wants_usage, counter.feed
@@ -104,8 +102,8 @@ async def relay_stream(
     relay = _Relay(observer, out)
     cancelled = complete = False
     try:
-        await out.prepare(request)
-        async for chunk in upstream.content.iter_any():
+        await out.start(200, [*_SSE_HEADERS, ("X-Oneapi-Request-Id", call.request_id)])
+        async for chunk in upstream.chunks():
             if not call.first_token_at:
                 call.first_token_at = time.time()
             await relay.chunk(chunk)
@@ -116,7 +114,7 @@ async def relay_stream(
     except (ConnectionResetError, ConnectionError) as exc:
         relay.client_gone = True
         log.debug("client of %s disconnected: %s", call.request_id, exc)
-    except (TimeoutError, aiohttp.ClientError, SSELineTooLong) as exc:
+    except (UpstreamError, SSELineTooLong) as exc:
         # The upstream cut the stream, stalled past STREAMING_TIMEOUT or sent garbage:
         # end the client's stream cleanly and bill what was produced.
         log.info("upstream stream of %s ended early: %s", call.request_id, type(exc).__name__)
@@ -134,5 +132,4 @@ async def relay_stream(
         raise asyncio.CancelledError
     if not relay.client_gone:
         with contextlib.suppress(ConnectionError):
-            await out.write_eof()
-    return out
+            await out.end()

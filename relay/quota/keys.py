@@ -7,6 +7,9 @@ way so the settlement script can append to them atomically.
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 SHARDS = 16
 
 
@@ -52,3 +55,31 @@ def logs_key(shard: int) -> str:
 
 def lock_key(shard: int, job: str) -> str:
     return f"{tag(shard)}:lock:{job}"
+
+
+class AccountKeys(NamedTuple):
+    """Every key one user's token touches, built once per (user, token) and reused."""
+
+    user: str
+    token: str
+    holds: str
+    limits: str
+    success: str
+    total: str
+    ledger: str
+    logs: str
+
+
+@functools.lru_cache(maxsize=65536)
+def account_keys(user_id: int, token_id: int) -> AccountKeys:
+    shard = shard_of(user_id)
+    return AccountKeys(
+        user_key(user_id),
+        token_key(user_id, token_id),
+        holds_key(shard),
+        token_limits_key(user_id, token_id),
+        model_success_key(user_id),
+        model_total_key(user_id),
+        ledger_key(shard),
+        logs_key(shard),
+    )

@@ -97,6 +97,7 @@ class QuotaService:
     ) -> None:
         """`pipelined`, when given, carries the per-request scripts (see relay.redis_pipe)."""
         self._redis = redis
+        self._pipelined = pipelined is not None
         self._lease_ms = lease_seconds * 1000
         self._loader = loader
 
@@ -130,14 +131,8 @@ class QuotaService:
 
         `free` (a free model with free pre-consumption off) skips the balance checks."""
         hold = Hold(request_id, user_id, token_id, amount, limits.tpm > 0)
-        script_keys = [
-            keys.user_key(user_id),
-            keys.token_key(user_id, token_id),
-            keys.holds_key(hold.shard),
-            keys.token_limits_key(user_id, token_id),
-            keys.model_success_key(user_id),
-            keys.model_total_key(user_id),
-        ]
+        k = keys.account_keys(user_id, token_id)
+        script_keys = [k.user, k.token, k.holds, k.limits, k.success, k.total]
         args = [
             hold.member,
             amount,
@@ -172,18 +167,37 @@ class QuotaService:
         success: bool,
         log_record: bytes,
     ) -> None:
+        """Replace the hold with the real cost; appends the ledger entry and the usage log.
+
+        Once called it completes even if the caller is cancelled (its client left): on the
+        pipelined connection the command is queued before the first await, so it is sent
+        whatever happens to the waiting caller; on redis-py it is shielded.
+        """
+        call = self._settle_now(hold, quota, channel_id, tokens_used, success, log_record)
+        await (call if self._pipelined else asyncio.shield(call))
+
+    async def _settle_now(
+        self,
+        hold: Hold,
+        quota: int,
+        channel_id: int,
+        tokens_used: int,
+        success: bool,
+        log_record: bytes,
+    ) -> None:
         """Replace the hold with the real cost; appends the ledger entry and the usage log."""
         self._live.pop(hold.member, None)
-        uid, shard = hold.user_id, hold.shard
+        uid = hold.user_id
+        k = keys.account_keys(uid, hold.token_id)
         await self._settle(
             keys=[
-                keys.user_key(uid),
-                keys.token_key(uid, hold.token_id),
-                keys.holds_key(shard),
-                keys.token_limits_key(uid, hold.token_id),
-                keys.model_success_key(uid),
-                keys.ledger_key(shard),
-                keys.logs_key(shard),
+                k.user,
+                k.token,
+                k.holds,
+                k.limits,
+                k.success,
+                k.ledger,
+                k.logs,
             ],
             args=[
                 hold.member,
@@ -200,15 +214,20 @@ class QuotaService:
         )
 
     async def refund(self, hold: Hold) -> None:
-        """Give the hold back (the request failed before any upstream answered)."""
+        """Give the hold back (the request failed before any upstream answered); completes
+        even if the caller is cancelled, as settle() does."""
+        call = self._refund_now(hold)
+        await (call if self._pipelined else asyncio.shield(call))
+
+    async def _refund_now(self, hold: Hold) -> None:
         self._live.pop(hold.member, None)
-        uid = hold.user_id
+        k = keys.account_keys(hold.user_id, hold.token_id)
         await self._refund(
             keys=[
-                keys.user_key(uid),
-                keys.token_key(uid, hold.token_id),
-                keys.holds_key(hold.shard),
-                keys.model_success_key(uid),
+                k.user,
+                k.token,
+                k.holds,
+                k.success,
             ],
             args=[hold.member, hold.amount, hold.request_id],
         )

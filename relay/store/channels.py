@@ -12,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.crypto import Keyring
+from relay.store.paging import counted_page
 from relay.store.schema import abilities, channels
 
 
@@ -198,11 +199,9 @@ async def list_channels(
 ) -> tuple[list[RowMapping], int]:
     """One page of channels (without keys) and the total matching the filters."""
     where = _filters(group, status, type_)
-    total = await conn.scalar(select(func.count()).select_from(channels).where(*where))
-    rows = await conn.execute(
-        select(*_VISIBLE).where(*where).order_by(*_order(*order)).offset(offset).limit(limit)
+    return await counted_page(
+        conn, channels, where, _order(*order), offset, limit, columns=_VISIBLE
     )
-    return list(rows.mappings().all()), int(total or 0)
 
 
 async def list_tag_channels(

@@ -15,21 +15,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from relay.store.schema import quota_data, tokens
+from relay.store.schema import QUOTA_DATA_BUCKET, quota_data, tokens
 
 LOG_TYPE_CONSUME = 2
 HOUR = 3600
-# The unique index uq_quota_data_bucket, in its column order.
-BUCKET = (
-    "user_id",
-    "created_at",
-    "username",
-    "model_name",
-    "use_group",
-    "token_id",
-    "channel_id",
-    "node_name",
-)
+BUCKET = QUOTA_DATA_BUCKET  # the unique index uq_quota_data_bucket, in its column order
 _SUMS = ("token_used", "count", "quota")
 
 

@@ -7,11 +7,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import and_, delete, insert, or_, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.crypto import Keyring
+from relay.store.paging import counted_page
 from relay.store.schema import logs, redemptions
 
 STATUS_ENABLED = 1
@@ -67,13 +68,7 @@ async def get_redemption(conn: AsyncConnection, redemption_id: int) -> RowMappin
 async def _page(
     conn: AsyncConnection, where: Any, offset: int, limit: int
 ) -> tuple[list[RowMapping], int]:
-    count = select(func.count()).select_from(redemptions).where(where)
-    total = (await conn.execute(count)).scalar_one()
-    query = (
-        select(redemptions).where(where).order_by(redemptions.c.id.desc())
-        .offset(offset).limit(limit)
-    )  # fmt: skip
-    return list((await conn.execute(query)).mappings().all()), int(total)
+    return await counted_page(conn, redemptions, [where], [redemptions.c.id.desc()], offset, limit)
 
 
 async def list_redemptions(

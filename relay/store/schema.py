@@ -158,7 +158,7 @@ logs = Table(
     # Listings page newest first by (created_at, id) and filter by one column plus, nearly
     # always, a time range (new-api's console sends one): each filter's index is
     # (column, created_at, id), so "column = v AND created_at BETWEEN a AND b" is one index
-    # range read backwards, stopped after a page, whatever the range. Migration 0004 turned
+    # range read backwards, stopped after a page, whatever the range. Migration 0003 turned
     # 0001's (column, id) indexes into these (same names) and added the last four.
     Index("idx_logs_created_id", "created_at", "id"),
     Index("idx_logs_user_id", "user_id", "created_at", "id"),
@@ -198,6 +198,18 @@ redemptions = Table(
     Column("deleted_at", DateTime(timezone=True), nullable=True, index=True),
 )
 
+# quota_data's grouping columns: its unique index uq_quota_data_bucket, in column order.
+QUOTA_DATA_BUCKET = (
+    "user_id",
+    "created_at",
+    "username",
+    "model_name",
+    "use_group",
+    "token_id",
+    "channel_id",
+    "node_name",
+)
+
 quota_data = Table(
     "quota_data",
     metadata,
@@ -213,19 +225,8 @@ quota_data = Table(
     Column("token_used", BigInteger, nullable=False, server_default="0"),
     Column("count", Integer, nullable=False, server_default="0"),
     Column("quota", BigInteger, nullable=False, server_default="0"),
-    # migration 0004: one row per hour bucket, so the drain can upsert-increment it
-    Index(
-        "uq_quota_data_bucket",
-        "user_id",
-        "created_at",
-        "username",
-        "model_name",
-        "use_group",
-        "token_id",
-        "channel_id",
-        "node_name",
-        unique=True,
-    ),
+    # migration 0003: one row per hour bucket, so the drain can upsert-increment it
+    Index("uq_quota_data_bucket", *QUOTA_DATA_BUCKET, unique=True),
 )
 
 setups = Table(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.crypto import Keyring, generate_token_key
+from relay.store.paging import counted_page
 from relay.store.schema import tokens, users
 
 
@@ -191,9 +192,7 @@ async def search_user_tokens(
         where = where & tokens.c.name.like(name_like, escape="!")
     if digest:
         where = where & (tokens.c.key == digest)
-    total = (await conn.execute(select(func.count()).select_from(tokens).where(where))).scalar_one()
-    query = select(tokens).where(where).order_by(tokens.c.id.desc()).offset(offset).limit(limit)
-    return list((await conn.execute(query)).mappings().all()), int(total)
+    return await counted_page(conn, tokens, [where], [tokens.c.id.desc()], offset, limit)
 
 
 async def user_token(conn: AsyncConnection, user_id: int, token_id: int) -> RowMapping | None:

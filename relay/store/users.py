@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.crypto import Keyring
+from relay.store.paging import counted_page
 from relay.store.schema import abilities, users
 
 ROLE_COMMON = 1
@@ -258,9 +259,7 @@ def _order(sort_by: str, sort_order: str) -> list[Any]:
 async def _page(
     conn: AsyncConnection, where: Any, offset: int, limit: int, order: list[Any]
 ) -> tuple[list[RowMapping], int]:
-    total = (await conn.execute(select(func.count()).select_from(users).where(where))).scalar_one()
-    query = select(users).where(where).order_by(*order).offset(offset).limit(limit)
-    return list((await conn.execute(query)).mappings().all()), int(total)
+    return await counted_page(conn, users, [where], order, offset, limit)
 
 
 async def list_users(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.auth import PrincipalCache
 from relay.catalog import Catalog
 from relay.crypto import Keyring
+from relay.http.client import UpstreamClient
 from relay.quota.service import QuotaService
 from relay.redis_pipe import PipelinedRedis
 from relay.settings import Settings
@@ -28,7 +28,7 @@ class WorkerContext:
     principals: PrincipalCache
     quota: QuotaService
     tokenizer: Tokenizer
-    http: aiohttp.ClientSession
+    upstream: UpstreamClient
     catalog: Catalog
     pipelined: PipelinedRedis | None = None  # the hot path's Redis connection (not on Cluster)
     key_cursor: dict[int, int] = field(default_factory=dict)  # polling multi-key channels

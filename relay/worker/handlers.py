@@ -6,15 +6,15 @@ import time
 from typing import Any
 
 import orjson
-from aiohttp import web
 
 from relay.auth import Principal
 from relay.errors import RelayError, message
+from relay.http.server import Reply, Request
 from relay.pipeline.forward import forward
 from relay.pipeline.intake import authenticate, intake
 from relay.pipeline.settle import refund
 from relay.providers.base import Endpoint
-from relay.proxies import client_ip
+from relay.proxies import client_ip_from
 from relay.worker.context import WorkerContext
 
 UNKNOWN_MODEL_CREATED = 1626777600
@@ -27,12 +27,12 @@ _OWNERS = (
 )
 
 
-def json_response(data: Any, request_id: str, status: int = 200) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(data),
-        status=status,
-        headers={"Content-Type": "application/json", "X-Oneapi-Request-Id": request_id},
-    )
+def json_headers(request_id: str) -> list[tuple[str, str]]:
+    return [("Content-Type", "application/json"), ("X-Oneapi-Request-Id", request_id)]
+
+
+def json_response(data: Any, request_id: str, status: int = 200) -> Reply:
+    return Reply(status, orjson.dumps(data), json_headers(request_id))
 
 
 def _rfc3339(unix: int) -> str:
@@ -52,16 +52,14 @@ class Handlers:
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
 
-    async def _auth(
-        self, request: web.BaseRequest, lang: str
-    ) -> tuple[Principal, str, int | None, str]:
-        ip = client_ip(request, self.ctx.settings.trusted_proxies)
+    async def _auth(self, request: Request, lang: str) -> tuple[Principal, str, int | None, str]:
+        ip = client_ip_from(request.peer, request.headers, self.ctx.settings.trusted_proxies)
         principal, group, pinned = await authenticate(
             self.ctx, request.path, request.headers, request.query, ip, lang
         )
         return principal, group, pinned, ip
 
-    async def _auth_funded(self, request: web.BaseRequest, lang: str) -> tuple[Principal, str]:
+    async def _auth_funded(self, request: Request, lang: str) -> tuple[Principal, str]:
         """_auth plus TokenAuth's balance check, for endpoints that take no hold (admission
         checks it for relayed calls): a limited token with nothing left is an invalid token."""
         principal, group, _, _ = await self._auth(request, lang)
@@ -71,29 +69,31 @@ class Handlers:
                 raise RelayError(401, message("token_invalid", lang))
         return principal, group
 
-    async def _body(self, request: web.BaseRequest, lang: str) -> bytes:
-        try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge:
+    @staticmethod
+    def _body(request: Request, lang: str) -> bytes:
+        if request.body_error == "too_large":
+            raise RelayError(413, message("body_too_large", lang), "read_request_body_failed")
+        if request.body_error:
             raise RelayError(
-                413, message("body_too_large", lang), "read_request_body_failed"
-            ) from None
+                400, message("invalid_request", lang, error=request.body_error), "invalid_request"
+            )
+        return request.body
 
     async def relay(
         self,
-        request: web.BaseRequest,
+        request: Request,
         request_id: str,
         lang: str,
         endpoint: Endpoint,
         model: str = "",
-    ) -> web.StreamResponse:
+    ) -> Reply | None:
         principal, group, pinned, ip = await self._auth(request, lang)
-        body = await self._body(request, lang)
+        body = self._body(request, lang)
         call = await intake(
             self.ctx, endpoint, request_id, principal, group, pinned, body, ip, lang, model
         )
         try:
-            return await forward(self.ctx, call, request, lang)
+            return await forward(self.ctx, call, request.responder, lang)
         finally:
             await refund(self.ctx, call)  # no-op once the call has been settled
 
@@ -115,7 +115,7 @@ class Handlers:
             models = [m for m in models if options.ratios.is_priced(m)]
         return models
 
-    async def models(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
+    async def models(self, request: Request, request_id: str, lang: str) -> Reply:
         principal, group = await self._auth_funded(request, lang)
         models = self._visible_models(principal, group)
         if request.headers.get("x-api-key") and request.headers.get("anthropic-version"):
@@ -153,9 +153,7 @@ class Handlers:
             "supported_endpoint_types": ["openai"],
         }
 
-    async def model(
-        self, request: web.BaseRequest, request_id: str, lang: str, model: str
-    ) -> web.Response:
+    async def model(self, request: Request, request_id: str, lang: str, model: str) -> Reply:
         principal, group = await self._auth_funded(request, lang)
         if model not in self._visible_models(principal, group):
             raise RelayError(
@@ -167,9 +165,7 @@ class Handlers:
             )
         return json_response(self._model_entry(model), request_id)
 
-    async def _billing_amounts(
-        self, request: web.BaseRequest, lang: str
-    ) -> tuple[Principal, float, float]:
+    async def _billing_amounts(self, request: Request, lang: str) -> tuple[Principal, float, float]:
         """(principal, total granted, used) in the configured display unit."""
         principal, _, _, _ = await self._auth(request, lang)
         user_q, user_used, token_q, token_used = await self.ctx.quota.balances(
@@ -193,9 +189,7 @@ class Handlers:
 
         return principal, unit(remain + used), unit(used)
 
-    async def subscription(
-        self, request: web.BaseRequest, request_id: str, lang: str
-    ) -> web.Response:
+    async def subscription(self, request: Request, request_id: str, lang: str) -> Reply:
         principal, granted, _ = await self._billing_amounts(request, lang)
         token_stat = self.ctx.catalog.options["DisplayTokenStatEnabled"]
         if principal.unlimited and token_stat:
@@ -213,16 +207,14 @@ class Handlers:
             request_id,
         )
 
-    async def usage(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
+    async def usage(self, request: Request, request_id: str, lang: str) -> Reply:
         _, _, used = await self._billing_amounts(request, lang)
         return json_response({"object": "list", "total_usage": used * 100}, request_id)
 
-    async def healthz(self, request: web.BaseRequest, request_id: str, lang: str) -> web.Response:
+    async def healthz(self, request: Request, request_id: str, lang: str) -> Reply:
         return json_response({"status": "ok", "time": int(time.time())}, request_id)
 
-    async def not_implemented(
-        self, request: web.BaseRequest, request_id: str, lang: str
-    ) -> web.Response:
+    async def not_implemented(self, request: Request, request_id: str, lang: str) -> Reply:
         # new-api writes this body as is: English, no request id in the message, param "".
         error = {
             "message": "API not implemented",

@@ -10,9 +10,7 @@ import signal
 import socket
 from typing import Any
 
-import aiohttp
 import uvloop
-from aiohttp import web
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +19,8 @@ from relay.aio import cancel_quietly
 from relay.auth import PrincipalCache
 from relay.catalog import load_catalog
 from relay.crypto import Keyring
+from relay.http.client import UpstreamClient
+from relay.http.server import HttpServer
 from relay.quota.service import QuotaService
 from relay.redis_client import connect_redis, redis_url
 from relay.redis_pipe import PipelinedRedis
@@ -87,7 +87,6 @@ async def build_context(settings: Settings) -> WorkerContext:
     catalog = await load_catalog(engine, keyring)
     tokenizer = Tokenizer()
     tokenizer.load_in_background()
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=90, ttl_dns_cache=300)
     return WorkerContext(
         settings=settings,
         redis=redis,
@@ -97,33 +96,17 @@ async def build_context(settings: Settings) -> WorkerContext:
         quota=QuotaService(redis, settings.hold_lease_seconds, _balance_loader(engine), pipelined),
         pipelined=pipelined,
         tokenizer=tokenizer,
-        http=aiohttp.ClientSession(connector=connector),
+        upstream=UpstreamClient(),
         catalog=catalog,
     )
 
 
 async def close_context(ctx: WorkerContext) -> None:
-    await ctx.http.close()
+    await ctx.upstream.close()
     if ctx.pipelined is not None:
         await ctx.pipelined.aclose()
     await ctx.redis.aclose()
     await ctx.engine.dispose()
-
-
-async def _await_first_requests(server: web.Server, grace: float) -> None:
-    """Give connections accepted just before the listener closed time to send their request.
-
-    server.shutdown() closes every connection with no request in progress, and one that was
-    accepted but whose request has not arrived yet would be dropped unanswered: a SIGHUP roll
-    would lose requests on brand-new connections. aiohttp counts parsed requests per
-    connection in `_request_count` (no public equivalent); 0 means none has arrived yet.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
-    while loop.time() < deadline:
-        if all(getattr(conn, "_request_count", 1) for conn in server.connections):
-            return
-        await asyncio.sleep(0.01)
 
 
 async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
@@ -132,19 +115,11 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     ctx = await build_context(settings)
     reloader = CatalogReloader(ctx)
-    cap = settings.max_request_body_bytes
-
-    def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> Any:
-        return web.BaseRequest(message, payload, protocol, writer, task, loop, client_max_size=cap)
-
-    server = web.Server(
+    server = HttpServer(
         RelayDispatcher(Handlers(ctx), RequestIds(settings.node_name)),
-        request_factory=make_request,
-        handler_cancellation=True,  # a client that leaves cancels its request at once
-        access_log=None,
-        keepalive_timeout=75,
+        settings.max_request_body_bytes,
     )
-    listener = await loop.create_server(server, sock=sock, backlog=4096)
+    listener = await loop.create_server(server.protocol, sock=sock, backlog=4096)
     background = [
         asyncio.create_task(reloader.run()),
         asyncio.create_task(events.listen(ctx.redis, reloader.on_event, reloader.on_connect)),
@@ -156,12 +131,9 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     await stop.wait()
     log.info("worker %d draining (up to %.0f s)", os.getpid(), settings.shutdown_timeout)
     listener.close()
-    await _await_first_requests(server, min(NEW_CONNECTION_GRACE, settings.shutdown_timeout))
-    # Close idle keep-alive connections now and the busy ones after their current response:
-    # aiohttp's shutdown() alone leaves an idle connection waiting for a next request until
-    # the timeout, and a request sent on it meanwhile would never be answered.
-    server.pre_shutdown()
-    await server.shutdown(settings.shutdown_timeout)
+    # Connections accepted just before the close get a moment to send their request; then
+    # idle keep-alive connections close and busy ones finish their response (and streams).
+    await server.drain(settings.shutdown_timeout, NEW_CONNECTION_GRACE)
     for task in background:
         await cancel_quietly(task)
     await close_context(ctx)

@@ -1,4 +1,4 @@
-"""The relay API's request dispatcher on aiohttp's low-level server (no router, no middleware).
+"""The relay API's request dispatcher: (method, path) → handler, on relay's own HTTP server.
 
 Every response carries X-Oneapi-Request-Id; every error is an OpenAI-shaped JSON body; an
 unexpected exception becomes a 500 with no traceback sent.
@@ -10,39 +10,33 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-
 from relay.errors import RelayError, language, message
+from relay.http.server import Reply, Request, Responder
 from relay.providers.base import Endpoint
-from relay.worker.handlers import Handlers
+from relay.worker.handlers import Handlers, json_headers
 from relay.worker.request_meta import RequestIds
 
 log = logging.getLogger("relay.server")
 
-Handler = Callable[[web.BaseRequest, str, str], Awaitable[web.StreamResponse]]
+Handler = Callable[[Request, str, str], Awaitable[Reply | None]]
 
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "*",
-    "Access-Control-Max-Age": "86400",
-}
+_CORS = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    ("Access-Control-Allow-Headers", "*"),
+    ("Access-Control-Max-Age", "86400"),
+]
 
 
-def _error_response(err: RelayError, request_id: str) -> web.Response:
-    return web.Response(
-        body=err.openai_body(request_id),
-        status=err.status,
-        headers={
-            "Content-Type": "application/json",
-            "X-Oneapi-Request-Id": request_id,
-            **err.headers(),
-        },
-    )
+def error_reply(err: RelayError, request_id: str) -> Reply:
+    headers = json_headers(request_id)
+    if err.retry_after is not None:
+        headers.append(("Retry-After", str(err.retry_after)))
+    return Reply(err.status, err.openai_body(request_id), headers)
 
 
 class RelayDispatcher:
-    """Maps (method, path) to a handler; called by aiohttp for every request."""
+    """Maps (method, path) to a handler; called by the HTTP server for every request."""
 
     def __init__(self, handlers: Handlers, ids: RequestIds) -> None:
         self._ids = ids
@@ -81,12 +75,13 @@ class RelayDispatcher:
             )
         return None
 
-    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def __call__(self, request: Request, responder: Responder) -> None:
         request_id = self._ids.new()
         lang = language(request.headers.get("Accept-Language", ""))
         method, path = request.method, request.path
         if method == "OPTIONS":
-            return web.Response(status=204, headers={**_CORS, "X-Oneapi-Request-Id": request_id})
+            responder.send(204, b"", [*_CORS, ("X-Oneapi-Request-Id", request_id)])
+            return
         handler = self._route(method, path)
         try:
             if handler is None:
@@ -95,18 +90,15 @@ class RelayDispatcher:
                     message("not_found", lang, method=method, path=path),
                     type="invalid_request_error",
                 )
-            response = await handler(request, request_id, lang)
+            reply = await handler(request, request_id, lang)
         except RelayError as err:
-            response = _error_response(err, request_id)
-        except web.HTTPException as exc:
-            response = _error_response(
-                RelayError(exc.status, exc.text or exc.reason, "invalid_request"), request_id
-            )
+            reply = error_reply(err, request_id)
         except Exception:
             log.exception("unhandled error in %s %s (request id %s)", method, path, request_id)
-            response = _error_response(
-                RelayError(500, message("internal", lang), "internal_error"), request_id
-            )
-        if "Origin" in request.headers and not response.prepared:
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+            reply = error_reply(RelayError(500, message("internal", lang), "internal_error"),
+                                request_id)  # fmt: skip
+        if reply is None or responder.started:
+            return  # the handler streamed its response itself
+        if "origin" in request.headers:
+            reply.headers.append(("Access-Control-Allow-Origin", "*"))
+        responder.send(reply.status, reply.body, reply.headers)

@@ -4,7 +4,6 @@ decisions after a channel test (real Redis and SQL, no server)."""
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from backing_stores import migrated_engine, redis_client
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay import health
 from relay.admin.channel_health import ChannelHealth, disable_channel, mark_fresh, window_counts
@@ -41,24 +40,11 @@ async def _no_balances(_u: int, _t: int) -> None:
     return None
 
 
-def backends() -> list[Any]:
-    params: list[Any] = [pytest.param(("embedded", "sqlite"), id="embedded-sqlite")]
-    if os.environ.get("TEST_REDIS_URL") and os.environ.get("TEST_PG_DSN"):
-        params.append(pytest.param(("external", "pg"), id="redis-pg"))
-    return params
-
-
-@pytest.fixture(scope="module", params=backends())
-async def ctx(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[AdminContext]:
-    redis_kind, sql_kind = request.param
-    tmp = tmp_path_factory.mktemp("health")
-    async with (
-        redis_client(redis_kind, tmp) as redis,
-        migrated_engine(sql_kind, tmp) as engine,
-        aiohttp.ClientSession() as http,
-    ):
+@pytest.fixture(scope="module")
+async def ctx(state: tuple[Any, AsyncEngine]) -> AsyncIterator[AdminContext]:
+    """An admin process's context on the module's Redis and database (tests/admin/conftest)."""
+    redis, engine = state
+    async with aiohttp.ClientSession() as http:
         yield AdminContext(
             settings=Settings(),
             engine=engine,

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgpack
 import pytest
-from backing_stores import migrated_engine, redis_client
 from redis.exceptions import ResponseError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,23 +25,6 @@ KEYRING = Keyring("drain-test-secret")
 _names = itertools.count(1)
 
 
-def backends() -> list[Any]:
-    params: list[Any] = [pytest.param(("embedded", "sqlite"), id="embedded-sqlite")]
-    if os.environ.get("TEST_REDIS_URL") and os.environ.get("TEST_PG_DSN"):
-        params.append(pytest.param(("external", "pg"), id="redis-pg"))
-    return params
-
-
-@pytest.fixture(scope="module", params=backends())
-async def state(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[tuple[Any, AsyncEngine]]:
-    redis_kind, sql_kind = request.param
-    tmp = tmp_path_factory.mktemp("drain")
-    async with redis_client(redis_kind, tmp) as redis, migrated_engine(sql_kind, tmp) as engine:
-        yield redis, engine
-
-
 class Account:
     def __init__(self, uid: int, tid: int, cids: list[int]) -> None:
         self.uid, self.tid, self.cids = uid, tid, cids
@@ -60,6 +40,19 @@ async def account(engine: AsyncEngine, quota: int = 10_000, remain: int = 5_000)
             for i in range(2)
         ]
     return Account(uid, tid, cids)
+
+
+class CrashBeforeAck:
+    """A Redis client of an admin process that dies after its SQL commit, before XACK."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def xack(self, *args: Any, **kwargs: Any) -> int:
+        raise ConnectionError("admin process killed")
 
 
 def quota_service(redis: Any, engine: AsyncEngine) -> QuotaService:
@@ -188,18 +181,6 @@ async def test_redelivery_after_a_crash_is_not_applied_twice(
     for cost in (100, 200, 300):
         await charge(quota, a, cost, a.cids[0])
 
-    class CrashBeforeAck:
-        """The admin process dies after its SQL commit, before XACK reaches Redis."""
-
-        def __init__(self, inner: Any) -> None:
-            self._inner = inner
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
-
-        async def xack(self, *args: Any, **kwargs: Any) -> int:
-            raise ConnectionError("admin process killed")
-
     with pytest.raises(ConnectionError):
         await StreamDrainer(CrashBeforeAck(redis), engine).drain_once()
     after_crash = await sql_state(engine, a)
@@ -294,16 +275,6 @@ async def test_consume_logs_fill_quota_data_once_across_a_crash(
         }  # fmt: skip
         await charge(quota, a, cost, a.cids[0], record)
     await charge(quota, a, 1, a.cids[0], {**record, "type": 5})  # an error log: no usage
-
-    class CrashBeforeAck:
-        def __init__(self, inner: Any) -> None:
-            self._inner = inner
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
-
-        async def xack(self, *args: Any, **kwargs: Any) -> int:
-            raise ConnectionError("admin process killed")
 
     with pytest.raises(ConnectionError):
         await StreamDrainer(CrashBeforeAck(redis), engine).drain_once()

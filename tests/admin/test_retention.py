@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from backing_stores import migrated_engine, redis_client
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,23 +11,6 @@ from relay.admin.retention import DAY, LOCK_KEY, LogRetention
 from relay.store.schema import logs
 
 NOW = 1_800_000_000
-
-
-def backends() -> list[Any]:
-    params: list[Any] = [pytest.param(("embedded", "sqlite"), id="embedded-sqlite")]
-    if os.environ.get("TEST_REDIS_URL") and os.environ.get("TEST_PG_DSN"):
-        params.append(pytest.param(("external", "pg"), id="redis-pg"))
-    return params
-
-
-@pytest.fixture(scope="module", params=backends())
-async def state(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[tuple[Any, AsyncEngine]]:
-    redis_kind, sql_kind = request.param
-    tmp = tmp_path_factory.mktemp("retention")
-    async with redis_client(redis_kind, tmp) as redis, migrated_engine(sql_kind, tmp) as engine:
-        yield redis, engine
 
 
 async def fill(engine: AsyncEngine, ages_days: list[float]) -> None:

@@ -4,8 +4,7 @@ personal access token, usable groups and models (new-api's account routes)."""
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +12,7 @@ import openai
 import orjson
 import pytest
 from admin_client import ROOT_PASSWORD, AdminClient, Reply, give_access_token, root
-from relay_harness import Backend, MockUpstream, RelayServer, Store, pg_database, running
+from relay_harness import MockUpstream, RelayServer, Store, fresh_backend, running
 from sqlalchemy import text
 
 from relay.admin.api import Limit
@@ -50,20 +49,10 @@ async def option(store: Store, key: str, value: str) -> AsyncIterator[None]:
             await store.option(key, old)
 
 
-@contextlib.contextmanager
-def empty_backend(backend: Backend) -> Iterator[Backend]:
-    """A backend with an empty SQL database (the module's server already has root)."""
-    if backend.name != "pg":
-        yield Backend("embedded")
-        return
-    with pg_database(os.environ["TEST_PG_DSN"]) as dsn:
-        yield Backend("pg", sql_dsn=dsn, redis_url=backend.redis_url)
-
-
 async def test_setup_wizard_creates_root_once_then_refuses(
     relay: RelayServer, tmp_path: Path
 ) -> None:
-    with empty_backend(relay.backend) as backend:
+    with fresh_backend(relay.backend) as backend:
         server = RelayServer(
             backend=backend,
             data_dir=tmp_path / "data",

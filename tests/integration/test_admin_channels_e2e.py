@@ -9,11 +9,11 @@ import openai
 import orjson
 import pytest
 from admin_channels import chat, create, enabled_abilities, info_of, key_of, new_group, one, row
-from admin_client import AdminClient, give_access_token, root
+from admin_client import AdminClient, as_user, give_access_token, root
 from relay_harness import MockUpstream, RelayServer, Store
 from sqlalchemy import text
 
-from relay.admin.routes import channels_batch, channels_crud, channels_ops
+from relay.admin.routes import channels_batch, channels_crud, channels_keys, channels_ops
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,11 @@ pytestmark = pytest.mark.integration
 async def test_every_channel_route_refuses_a_common_user(relay: RelayServer, store: Store) -> None:
     seeded = await store.user_with_token()
     token = await give_access_token(store, seeded.user_id)
-    routes = [r for m in (channels_crud, channels_batch, channels_ops) for r in m.api.routes]
+    routes = [
+        r
+        for m in (channels_crud, channels_batch, channels_keys, channels_ops)
+        for r in m.api.routes
+    ]
     assert len(routes) == 25
     async with AdminClient(relay, token=token, user_id=seeded.user_id) as user:
         for route in routes:
@@ -30,8 +34,7 @@ async def test_every_channel_route_refuses_a_common_user(relay: RelayServer, sto
             assert reply.status == 200 and not reply.ok, (route.path, reply.body)
             assert "insufficient privileges" in reply.message, (route.path, reply.body)
     admin_user = await store.user_with_token(role=10)
-    admin_token = await give_access_token(store, admin_user.user_id)
-    async with AdminClient(relay, token=admin_token, user_id=admin_user.user_id) as admin:
+    async with await as_user(relay, store, admin_user.user_id) as admin:
         assert (await admin.get("/api/channel/")).ok
 
 

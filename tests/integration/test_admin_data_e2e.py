@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 import pytest
-from admin_client import AdminClient, give_access_token, root
+from admin_client import as_user, root
 from relay_harness import MockUpstream, RelayServer, Scenario, Store
 from sqlalchemy import select
 
@@ -117,16 +117,14 @@ async def test_admin_dashboard_views(relay: RelayServer, store: Store, traffic: 
         earlier = await admin.get("/api/data/", start_timestamp=1, end_timestamp=traffic.start - 1)
         assert earlier.data == []
     admin_user = await store.user_with_token(role=10)
-    token = await give_access_token(store, admin_user.user_id)
-    async with AdminClient(relay, token=token, user_id=admin_user.user_id) as plain_admin:
+    async with await as_user(relay, store, admin_user.user_id) as plain_admin:
         assert (await plain_admin.get("/api/data/", **window)).data == by_model
 
 
 async def test_self_dashboard_is_own_rows_within_a_month(
     relay: RelayServer, store: Store, traffic: Traffic
 ) -> None:
-    token = await give_access_token(store, traffic.a.user_id)
-    async with AdminClient(relay, token=token, user_id=traffic.a.user_id) as me:
+    async with await as_user(relay, store, traffic.a.user_id) as me:
         mine = (
             await me.get("/api/data/self", start_timestamp=traffic.start, end_timestamp=traffic.end)
         ).data
@@ -151,8 +149,7 @@ async def test_flow_views_by_role(relay: RelayServer, store: Store, traffic: Tra
         assert all(i["node_name"] and i["token_name"] and i["channel_name"] for i in rows)
         assert [i["quota"] for i in rows] == sorted((i["quota"] for i in rows), reverse=True)
     admin_user = await store.user_with_token(role=10)
-    token = await give_access_token(store, admin_user.user_id)
-    async with AdminClient(relay, token=token, user_id=admin_user.user_id) as admin:
+    async with await as_user(relay, store, admin_user.user_id) as admin:
         rows = (await admin.get("/api/data/flow", username=traffic.b_name, **window)).data
         assert [(i["username"], i["model_name"], i["count"]) for i in rows] == [
             (traffic.b_name, "gpt-4o", 2)
@@ -162,8 +159,7 @@ async def test_flow_views_by_role(relay: RelayServer, store: Store, traffic: Tra
         assert not bad.ok and bad.message == "invalid start_timestamp"
         backwards = await admin.get("/api/data/flow", start_timestamp=9, end_timestamp=5)
         assert not backwards.ok and backwards.message == "invalid time range"
-    token = await give_access_token(store, traffic.b.user_id)
-    async with AdminClient(relay, token=token, user_id=traffic.b.user_id) as me:
+    async with await as_user(relay, store, traffic.b.user_id) as me:
         rows = (await me.get("/api/data/flow/self", **window)).data
         assert [(i["token_id"], i["use_group"], i["count"]) for i in rows] == [
             (traffic.b.token_id, traffic.b.group, 2)

@@ -3,27 +3,15 @@ reveal the key → a relay call with the openai SDK → the call in the logs and
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import openai
 import pytest
 from admin_client import AdminClient
-from relay_harness import Backend, MockUpstream, RelayServer, Store, pg_database, running
+from relay_harness import MockUpstream, RelayServer, Store, fresh_backend, running
 
 pytestmark = pytest.mark.integration
-
-
-@contextmanager
-def fresh_backend(backend: Backend) -> Iterator[Backend]:
-    if backend.name != "pg":
-        yield Backend("embedded")
-        return
-    with pg_database(os.environ["TEST_PG_DSN"]) as dsn:
-        yield Backend("pg", sql_dsn=dsn, redis_url=backend.redis_url)
 
 
 async def test_setup_to_first_relay_call_to_logs_and_dashboard(

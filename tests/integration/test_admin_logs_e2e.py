@@ -17,7 +17,7 @@ import openai
 import orjson
 import pytest
 import redis as sync_redis
-from admin_client import AdminClient, give_access_token, root
+from admin_client import AdminClient, as_user, root
 from relay_harness import (
     Backend,
     MockUpstream,
@@ -78,10 +78,6 @@ async def insert_logs(store: Store, rows: list[dict[str, Any]]) -> None:
             await conn.execute(insert(logs), batch)
 
 
-def user_client(relay: RelayServer, token: str, uid: int) -> AdminClient:
-    return AdminClient(relay, token=token, user_id=uid)
-
-
 async def test_admin_filters_each_select_their_rows(relay: RelayServer, traffic: Traffic) -> None:
     a, b = traffic.a, traffic.b
     async with root(relay) as admin:
@@ -125,8 +121,7 @@ async def test_a_user_sees_only_own_logs_without_admin_info(
     other = '{"admin_info":{"by":"root"},"audit_info":1,"k":2}'
     row = {"user_id": a.user_id, "created_at": int(time.time()), "type": 3, "other": other}
     await insert_logs(store, [row | {"content": "x", "username": traffic.a_name}])
-    token = await give_access_token(store, a.user_id)
-    async with user_client(relay, token, a.user_id) as me:
+    async with await as_user(relay, store, a.user_id) as me:
         reply = await me.get("/api/log/self", page_size=100)
         items = reply.data["items"]
         assert {i["user_id"] for i in items} == {a.user_id}
@@ -247,8 +242,7 @@ async def test_root_deletes_old_logs_and_an_admin_may_not(relay: RelayServer, st
         [{"username": name, "created_at": t, "type": 2} for t in (1000, 2000, 3000, 10**10)],
     )
     admin_user = await store.user_with_token(role=10)
-    token = await give_access_token(store, admin_user.user_id)
-    async with user_client(relay, token, admin_user.user_id) as admin:
+    async with await as_user(relay, store, admin_user.user_id) as admin:
         assert (await admin.get("/api/log/", username=name)).data["total"] == 4
         refused = await admin.call("DELETE", "/api/log/", params={"target_timestamp": 2500})
         assert not refused.ok and "privileges" in refused.message

@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import orjson
 import pytest
-from admin_client import AdminClient, Reply, give_access_token, root
+from admin_client import AdminClient, Reply, as_user, root
 from relay_harness import MockUpstream, RelayServer, Store
 
 pytestmark = pytest.mark.integration
@@ -58,8 +58,7 @@ async def test_listing_has_defaults_meta_and_hides_secrets(relay: RelayServer) -
 
 async def test_only_root_reads_or_changes_options(relay: RelayServer, store: Store) -> None:
     admin_user = await store.user_with_token(role=10)
-    token = await give_access_token(store, admin_user.user_id)
-    async with AdminClient(relay, token=token, user_id=admin_user.user_id) as admin:
+    async with await as_user(relay, store, admin_user.user_id) as admin:
         for reply in (
             await admin.get("/api/option/"),
             await put(admin, "RetryTimes", 3),

@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from admin_client import AdminClient, give_access_token, root
+from admin_client import AdminClient, as_user, root
 from relay_harness import RelayServer, Seeded, Store
 
 from relay.quota import keys
@@ -16,10 +16,6 @@ from relay.quota import keys
 pytestmark = pytest.mark.integration
 
 FAILED = "Redemption failed, please try again later"
-
-
-async def as_user(relay: RelayServer, store: Store, user_id: int) -> AdminClient:
-    return AdminClient(relay, token=await give_access_token(store, user_id), user_id=user_id)
 
 
 async def issue(

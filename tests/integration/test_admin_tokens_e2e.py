@@ -6,28 +6,18 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import openai
 import orjson
 import pytest
-from admin_client import AdminClient, Reply, give_access_token, root
-from relay_harness import MockUpstream, RelayServer, Seeded, Store
+from admin_client import AdminClient, Reply, as_user, root
+from relay_harness import MockUpstream, RelayServer, Store
 from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
 
 MASKED = re.compile(r"^[0-9A-Za-z]{4}\*{10}[0-9A-Za-z]{4}$")
-
-
-@asynccontextmanager
-async def as_user(relay: RelayServer, store: Store, seeded: Seeded) -> AsyncIterator[AdminClient]:
-    """An admin API client signed in as the seeded user (personal access token + New-Api-User)."""
-    token = await give_access_token(store, seeded.user_id)
-    async with AdminClient(relay, token=token, user_id=seeded.user_id) as client:
-        yield client
 
 
 async def create(client: AdminClient, **fields: Any) -> dict[str, Any]:
@@ -56,7 +46,7 @@ async def test_create_list_mask_reveal_and_use_on_the_relay(
     relay: RelayServer, store: Store, upstream: MockUpstream
 ) -> None:
     s = await store.scenario(upstream, channels=[{"key": "mock;tag=TK;pt=20;ct=10"}])
-    async with as_user(relay, store, s) as me:
+    async with await as_user(relay, store, s.user_id) as me:
         item = await create(me, remain_quota=500_000, model_limits="gpt-4o-mini")
         assert item["remain_quota"] == 500_000 and item["used_quota"] == 0
         assert item["status"] == 1 and item["expired_time"] == -1
@@ -121,7 +111,7 @@ async def test_nobody_reaches_another_users_tokens(
     owner = await store.user_with_token(remain=1000, name="owners-token")
     other = await store.user_with_token(role=10)  # an admin: token routes are still self-scoped
     tid = owner.token_id
-    async with as_user(relay, store, other) as admin, root(relay) as superuser:
+    async with await as_user(relay, store, other.user_id) as admin, root(relay) as superuser:
         for intruder in (admin, superuser):
             listing = await intruder.get("/api/token/", page_size=100)
             assert tid not in [row["id"] for row in listing.data["items"]]
@@ -139,7 +129,7 @@ async def test_nobody_reaches_another_users_tokens(
             refused(await intruder.put("/api/token/", {"id": tid, "remain_quota": 10**9}))
             refused(await intruder.delete(f"/api/token/{tid}"))
             assert (await intruder.post("/api/token/batch", {"ids": [tid]})).data == 0
-    async with as_user(relay, store, owner) as me:
+    async with await as_user(relay, store, owner.user_id) as me:
         mine = (await me.get(f"/api/token/{tid}")).data
         assert (mine["name"], mine["status"], mine["remain_quota"]) == ("owners-token", 1, 1000)
         assert await reveal(me, tid) == owner.key
@@ -160,7 +150,7 @@ async def test_bad_input_is_refused_with_a_message(
 ) -> None:
     s = await store.user_with_token(group="default")
     past = int(time.time()) - 60
-    async with as_user(relay, store, s) as me:
+    async with await as_user(relay, store, s.user_id) as me:
         raw = await me.call(
             "POST", "/api/token/", headers={"Content-Type": "application/json"}, json=None
         )
@@ -243,7 +233,7 @@ async def test_max_user_tokens_option(relay: RelayServer, store: Store) -> None:
     s = await store.user_with_token()
     await store.option("token_setting.max_user_tokens", "2")
     try:
-        async with as_user(relay, store, s) as me:
+        async with await as_user(relay, store, s.user_id) as me:
             assert (await me.post("/api/token/", {"name": "second"})).ok
             message = refused(await me.post("/api/token/", {"name": "third"}))
             assert "maximum number of tokens (2)" in message
@@ -262,7 +252,7 @@ async def test_delete_and_batch_delete(
 ) -> None:
     s = await store.scenario(upstream)
     other = await store.user_with_token()
-    async with as_user(relay, store, s) as me:
+    async with await as_user(relay, store, s.user_id) as me:
         extra = [await create(me, remain_quota=100) for _ in range(3)]
         async with openai.AsyncOpenAI(
             base_url=relay.base_url, api_key=s.api_key, max_retries=0

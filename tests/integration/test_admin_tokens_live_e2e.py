@@ -6,39 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import openai
 import orjson
 import pytest
-from admin_client import AdminClient, give_access_token
-from relay_harness import MockUpstream, RelayServer, Seeded, Store
+from admin_client import AdminClient, as_user
+from relay_harness import MockUpstream, RelayServer, Store
+from relay_http import chat_status
 from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
 
 EXPIRED = "Token has expired and cannot be enabled"
 EXHAUSTED = "Token quota is exhausted and cannot be enabled"
-
-
-@asynccontextmanager
-async def as_user(relay: RelayServer, store: Store, seeded: Seeded) -> AsyncIterator[AdminClient]:
-    token = await give_access_token(store, seeded.user_id)
-    async with AdminClient(relay, token=token, user_id=seeded.user_id) as client:
-        yield client
-
-
-async def chat(relay: RelayServer, api_key: str) -> int:
-    """One chat call on its own client; the HTTP status (200 or the error's)."""
-    async with openai.AsyncOpenAI(base_url=relay.base_url, api_key=api_key, max_retries=0) as api:
-        try:
-            await api.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
-            )
-        except openai.APIStatusError as exc:
-            return exc.status_code
-    return 200
 
 
 async def set_status(me: AdminClient, token_id: int, status: int) -> tuple[bool, str]:
@@ -50,21 +29,21 @@ async def test_disabling_stops_the_relay_at_once_and_enabling_restores_it(
     relay: RelayServer, store: Store, upstream: MockUpstream
 ) -> None:
     s = await store.scenario(upstream)
-    async with as_user(relay, store, s) as me:
+    async with await as_user(relay, store, s.user_id) as me:
         # warm every worker's caches (principal and balance) with a few calls
-        assert await asyncio.gather(*(chat(relay, s.api_key) for _ in range(6))) == [200] * 6
+        assert await asyncio.gather(*(chat_status(relay, s.api_key) for _ in range(6))) == [200] * 6
         assert await set_status(me, s.token_id, 2) == (True, "")
         # the change is applied before the reply: the very next calls, on any worker, fail
-        statuses = await asyncio.gather(*(chat(relay, s.api_key) for _ in range(6)))
+        statuses = await asyncio.gather(*(chat_status(relay, s.api_key) for _ in range(6)))
         assert statuses == [401] * 6
         listed = (await me.get(f"/api/token/{s.token_id}")).data
         assert listed["status"] == 2
         assert await set_status(me, s.token_id, 1) == (True, "")
         deadline = time.monotonic() + 1.0
-        while await chat(relay, s.api_key) != 200:  # workers drop the cached refusal
+        while await chat_status(relay, s.api_key) != 200:  # workers drop the cached refusal
             assert time.monotonic() < deadline, "the re-enabled token was refused for over 1 s"
             await asyncio.sleep(0.05)
-        assert await asyncio.gather(*(chat(relay, s.api_key) for _ in range(6))) == [200] * 6
+        assert await asyncio.gather(*(chat_status(relay, s.api_key) for _ in range(6))) == [200] * 6
 
 
 async def test_expired_or_exhausted_tokens_cannot_be_re_enabled(
@@ -72,7 +51,7 @@ async def test_expired_or_exhausted_tokens_cannot_be_re_enabled(
 ) -> None:
     past = int(time.time()) - 10
     expired = await store.user_with_token(expired_time=past)
-    async with as_user(relay, store, expired) as me:
+    async with await as_user(relay, store, expired.user_id) as me:
         assert await set_status(me, expired.token_id, 2) == (True, "")
         ok, message = await set_status(me, expired.token_id, 1)
         assert not ok and EXPIRED in message
@@ -83,18 +62,18 @@ async def test_expired_or_exhausted_tokens_cannot_be_re_enabled(
         assert await set_status(me, expired.token_id, 1) == (True, "")
 
     empty = await store.scenario(upstream, remain=0)
-    async with as_user(relay, store, empty) as me:
-        assert await chat(relay, empty.api_key) == 401  # exhausted: relay refuses the token
+    async with await as_user(relay, store, empty.user_id) as me:
+        assert await chat_status(relay, empty.api_key) == 401  # exhausted: relay refuses the token
         assert await set_status(me, empty.token_id, 2) == (True, "")
         ok, message = await set_status(me, empty.token_id, 1)
         assert not ok and EXHAUSTED in message
         topped = await me.put("/api/token/", {"id": empty.token_id, "remain_quota": 50_000})
         assert topped.ok and topped.data["remain_quota"] == 50_000
         assert await set_status(me, empty.token_id, 1) == (True, "")
-        assert await chat(relay, empty.api_key) == 200
+        assert await chat_status(relay, empty.api_key) == 200
 
     unlimited = await store.user_with_token(remain=0, unlimited_quota=True)
-    async with as_user(relay, store, unlimited) as me:
+    async with await as_user(relay, store, unlimited.user_id) as me:
         assert await set_status(me, unlimited.token_id, 2) == (True, "")
         assert await set_status(me, unlimited.token_id, 1) == (True, "")
 
@@ -103,19 +82,19 @@ async def test_rate_limit_rpm_set_through_the_api_is_enforced(
     relay: RelayServer, store: Store, upstream: MockUpstream
 ) -> None:
     s = await store.scenario(upstream)
-    async with as_user(relay, store, s) as me:
-        assert await chat(relay, s.api_key) == 200  # cached by a worker before the change
+    async with await as_user(relay, store, s.user_id) as me:
+        assert await chat_status(relay, s.api_key) == 200  # cached by a worker before the change
         reply = await me.put("/api/token/", {"id": s.token_id, "rate_limit_rpm": 2})
         assert reply.ok and reply.data["rate_limit_rpm"] == 2
         left = 60 - time.time() % 60
         if left < 5:
             await asyncio.sleep(left + 0.2)  # keep the calls inside one minute
         await asyncio.sleep(0.3)  # the change event reaches the workers
-        statuses = [await chat(relay, s.api_key) for _ in range(4)]
+        statuses = [await chat_status(relay, s.api_key) for _ in range(4)]
         assert statuses == [200, 200, 429, 429]
         await me.put("/api/token/", {"id": s.token_id, "rate_limit_rpm": 0})
         await asyncio.sleep(0.3)
-        assert await chat(relay, s.api_key) == 200
+        assert await chat_status(relay, s.api_key) == 200
 
 
 async def audit_remain(store: Store, token_id: int) -> tuple[int, int]:
@@ -134,11 +113,11 @@ async def test_remain_quota_override_under_load_is_exact(
 ) -> None:
     initial, target = 40_000_000, 30_000_000
     s = await store.scenario(upstream, channels=[{"key": "mock;delay=250"}], remain=initial)
-    async with as_user(relay, store, s) as me:
+    async with await as_user(relay, store, s.user_id) as me:
 
         async def staggered(i: int) -> int:
             await asyncio.sleep(i * 0.02)
-            return await chat(relay, s.api_key)
+            return await chat_status(relay, s.api_key)
 
         calls = [asyncio.ensure_future(staggered(i)) for i in range(30)]
         await asyncio.sleep(0.4)  # some calls have settled, others are in flight

@@ -7,11 +7,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import openai
 import orjson
 import pytest
-from admin_client import AdminClient, give_access_token, root
+from admin_client import AdminClient, as_user, root
 from relay_harness import MockUpstream, RelayServer, Seeded, Store
+from relay_http import chat_status
 
 pytestmark = pytest.mark.integration
 
@@ -21,27 +21,12 @@ SAME_LEVEL = "No permission to access users of same or higher level"
 HIGHER_LEVEL = "No permission to update users of same or higher permission level"
 
 
-async def as_user(relay: RelayServer, store: Store, user_id: int) -> AdminClient:
-    return AdminClient(relay, token=await give_access_token(store, user_id), user_id=user_id)
-
-
 @contextlib.asynccontextmanager
 async def admin_client(relay: RelayServer, store: Store) -> AsyncIterator[AdminClient]:
     """A fresh admin (role 10), signed in by its personal access token."""
     admin = await store.user_with_token(role=10)
     async with await as_user(relay, store, admin.user_id) as client:
         yield client
-
-
-async def chat(relay: RelayServer, api_key: str) -> int:
-    async with openai.AsyncOpenAI(base_url=relay.base_url, api_key=api_key, max_retries=0) as c:
-        try:
-            await c.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
-            )
-        except openai.APIStatusError as exc:
-            return exc.status_code
-    return 200
 
 
 async def test_common_user_cannot_use_admin_routes(relay: RelayServer, store: Store) -> None:
@@ -207,7 +192,7 @@ async def test_disable_enable_delete_reach_the_relay(
     relay: RelayServer, store: Store, upstream: MockUpstream
 ) -> None:
     s = await store.scenario(upstream)
-    assert await chat(relay, s.api_key) == 200
+    assert await chat_status(relay, s.api_key) == 200
     async with admin_client(relay, store) as admin:
 
         async def manage(action: str) -> None:
@@ -215,14 +200,14 @@ async def test_disable_enable_delete_reach_the_relay(
             assert reply.ok, reply.body
 
         await manage("disable")
-        assert await chat(relay, s.api_key) == 403
+        assert await chat_status(relay, s.api_key) == 403
         async with AdminClient(relay) as c:
             name = await store.scalar("SELECT username FROM users WHERE id = :i", i=s.user_id)
             assert not (await c.login(name, PASSWORD)).ok
         await manage("enable")
-        assert await chat(relay, s.api_key) == 200
+        assert await chat_status(relay, s.api_key) == 200
         assert (await admin.delete(f"/api/user/{s.user_id}")).ok
-        assert await chat(relay, s.api_key) == 401
+        assert await chat_status(relay, s.api_key) == 401
         assert (await admin.get(f"/api/user/{s.user_id}")).message == "User does not exist"
         deleted = (await admin.get("/api/user/search", status=-1)).data["items"]
         assert any(u["id"] == s.user_id and u["DeletedAt"] for u in deleted)
@@ -293,7 +278,9 @@ async def test_quota_changes_stay_exact_under_relay_load(
                 total += value if mode == "add" else -value
         return total
 
-    results = await asyncio.gather(admin_side(), *(chat(relay, s.api_key) for _ in range(30)))
+    results = await asyncio.gather(
+        admin_side(), *(chat_status(relay, s.api_key) for _ in range(30))
+    )
     adjusted, statuses = results[0], results[1:]
     assert statuses == [200] * 30
     await store.wait_drained()

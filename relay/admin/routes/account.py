@@ -18,6 +18,9 @@ from relay.admin.accounts import (
     MSG_PASSWORD_REGISTER_DISABLED,
     MSG_REGISTER_DISABLED,
     MSG_USER_EXISTS,
+    PASSWORD_SCHEMA,
+    USER_BRIEF,
+    USERNAME_SCHEMA,
     check_password,
     check_username,
     format_quota,
@@ -54,25 +57,49 @@ api = Api("account")
 # A bcrypt hash of a random secret: unknown users cost one bcrypt check too, so the answer
 # time does not tell which usernames exist.
 _DUMMY_HASH = "$2b$10$TRJ8dLjPCsU0cBGVPL5n..jUkyQjyd2wCdy16QkwyYr61QufJlHkG"
-_AFF_ATTEMPTS = 20
-
-USER_BRIEF_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "integer"},
-    "username": {"type": "string"},
-    "display_name": {"type": "string"},
-    "role": {"type": "integer"},
-    "status": {"type": "integer"},
-    "group": {"type": "string"},
-}
-USER_BRIEF = {"type": "object", "properties": USER_BRIEF_PROPERTIES}
+AFF_ATTEMPTS = 20
 
 
 def tls(req: AdminRequest) -> bool:
     return is_tls(req.http, req.ctx.settings.trusted_proxies)
 
 
-def session_signer(req: AdminRequest) -> SessionSigner:
-    return SessionSigner(req.ctx.settings.session_secret)
+def start_session(req: AdminRequest, response: web.StreamResponse, row: Any) -> None:
+    """Set the session cookie of the user `row` (its id and current auth_version)."""
+    signer = SessionSigner(req.ctx.settings.session_secret)
+    set_session_cookie(response, signer, row["id"], row["auth_version"], secure=tls(req))
+
+
+def signed_out(req: AdminRequest) -> web.Response:
+    """A logout's answer (or a deleted account's): no data, the session cookie cleared."""
+    response = envelope(None)
+    response.del_cookie(SESSION_COOKIE, path="/", secure=tls(req), samesite="Strict")
+    return response
+
+
+def signed_in(req: AdminRequest, row: Any) -> web.Response:
+    """A login's answer (password or OIDC): the user in brief, with its session cookie."""
+    response = envelope(login_json(row))
+    start_session(req, response, row)
+    return response
+
+
+async def welcome(
+    req: AdminRequest,
+    conn: Any,
+    uid: int,
+    username: str,
+    *,
+    group: str,
+    via: str,
+    after: dict[str, Any],
+) -> None:
+    """The last steps of a self-registration (password or OIDC), in its transaction: the
+    default token when GENERATE_DEFAULT_TOKEN is set, and the audit row."""
+    if req.ctx.settings.generate_default_token:
+        await create_token(conn, req.ctx.keyring, uid, name="default", unlimited_quota=True)
+    me = AuthUser(uid, username, username, 1, 1, group, via)
+    await audit.record(conn, me, "user.register", f"user #{uid}", after=after, ip=req.ip)
 
 
 # --- login, logout, register --------------------------------------------------------------
@@ -108,18 +135,12 @@ async def login(req: AdminRequest) -> web.Response:
         raise ApiError(MSG_CREDENTIALS_WRONG)
     async with req.ctx.engine.begin() as conn:
         await update_user(conn, row["id"], {"last_login_at": int(time.time())})
-    response = envelope(login_json(row))
-    set_session_cookie(
-        response, session_signer(req), row["id"], row["auth_version"], secure=tls(req)
-    )
-    return response
+    return signed_in(req, row)
 
 
 @api.get("/api/user/logout", access=Access.PUBLIC, summary="Sign out: clears the session cookie")
 async def logout(req: AdminRequest) -> web.Response:
-    response = envelope(None)
-    response.del_cookie(SESSION_COOKIE, path="/", secure=tls(req), samesite="Strict")
-    return response
+    return signed_out(req)
 
 
 @api.post(
@@ -131,8 +152,8 @@ async def logout(req: AdminRequest) -> web.Response:
         "type": "object",
         "required": ["username", "password"],
         "properties": {
-            "username": {"type": "string", "maxLength": 20},
-            "password": {"type": "string", "minLength": 8, "maxLength": 20},
+            "username": USERNAME_SCHEMA,
+            "password": PASSWORD_SCHEMA,
             "email": {"type": "string"},
             "aff_code": {"type": "string"},
         },
@@ -176,24 +197,15 @@ async def register(req: AdminRequest) -> None:
                     text = f"Invitation code bonus {format_quota(invitee_bonus, qpu, in_currency)}"
                     await write_log(conn, uid, username, LOG_TYPE_SYSTEM, text, now)
                 await reward_inviter(conn, inviter, option_int(rows, "QuotaForInviter"))
-            if req.ctx.settings.generate_default_token:
-                await create_token(conn, req.ctx.keyring, uid, name="default", unlimited_quota=True)
-            me = AuthUser(uid, username, username, 1, 1, "default", "")
-            await audit.record(
-                conn,
-                me,
-                "user.register",
-                f"user #{uid}",
-                after={"username": username, "inviter_id": inviter, "quota": bonus},
-                ip=req.ip,
-            )
+            after = {"username": username, "inviter_id": inviter, "quota": bonus}
+            await welcome(req, conn, uid, username, group="default", via="", after=after)
     except IntegrityError:
         raise ApiError(MSG_USER_EXISTS) from None
     return None
 
 
 async def _free_aff_code(conn: Any) -> str | None:
-    for _ in range(_AFF_ATTEMPTS):
+    for _ in range(AFF_ATTEMPTS):
         code = new_aff_code()
         if not await aff_code_taken(conn, code):
             return code

@@ -10,12 +10,24 @@ import time
 from typing import Any
 
 from relay.admin import audit
-from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param
+from relay.admin.api import (
+    PAGE_PARAMS,
+    Access,
+    AdminRequest,
+    Api,
+    ApiError,
+    Limit,
+    Param,
+    found,
+    page_schema,
+)
 from relay.admin.channel_form import (
+    MSG_NOT_FOUND,
     audit_view,
     channel_fields,
     channel_view,
     create_status,
+    id_list,
     key_lines,
     multi_key_info,
     multi_key_mode,
@@ -25,7 +37,6 @@ from relay.store.channels import dump_json, parse_info, split_keys
 
 api = Api("channels")
 
-MSG_NOT_FOUND = "channel not found"
 _TRUE = ("1", "t", "true")  # Go's strconv.ParseBool, as the console sends it
 _CHANNEL = {
     "type": "object",
@@ -46,16 +57,9 @@ _CHANNEL = {
         "channel_info": {"type": "object"},
     },
 }
-_LIST = {
-    "type": "object",
-    "properties": {
-        "items": {"type": "array", "items": _CHANNEL},
-        "total": {"type": "integer"},
-        "page": {"type": "integer"},
-        "page_size": {"type": "integer"},
-        "type_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-    },
-}
+_LIST = page_schema(
+    _CHANNEL, type_counts={"type": "object", "additionalProperties": {"type": "integer"}}
+)
 _FIELDS: dict[str, Any] = {
     "type": {"type": "integer"},
     "name": {"type": "string"},
@@ -97,8 +101,7 @@ _UPDATE = {
     },
 }
 _LIST_QUERY = (
-    Param("p", "integer", "page, 1-based"),
-    Param("page_size", "integer", "at most 100"),
+    *PAGE_PARAMS,
     Param("id_sort", "boolean", "newest first instead of by priority"),
     Param("tag_mode", "boolean", "page by tag, with every channel of each tag"),
     Param("group", "string"),
@@ -218,11 +221,9 @@ async def search_channels(req: AdminRequest) -> dict[str, Any]:
 
 @api.get("/api/channel/{id}", access=Access.ADMIN, summary="One channel (no key)", data=_CHANNEL)
 async def get_channel(req: AdminRequest) -> dict[str, Any]:
-    async with req.ctx.engine.connect() as conn:
-        row = await store.get_channel(conn, req.path_int("id"))
-    if row is None:
-        raise ApiError(MSG_NOT_FOUND)
-    return channel_view(row)
+    return channel_view(
+        await req.load(store.get_channel, req.path_int("id"), missing=MSG_NOT_FOUND)
+    )
 
 
 @api.post(
@@ -271,7 +272,7 @@ async def create_channel(req: AdminRequest) -> list[int]:
             conn,
             req.me,
             "created channels" if len(ids) > 1 else "created channel",
-            ",".join(f"#{i}" for i in ids),
+            id_list(ids),
             after={**audit_view(fields), "ids": ",".join(map(str, ids)), "mode": mode},
             ip=req.ip,
         )
@@ -293,9 +294,7 @@ async def update_channel(req: AdminRequest) -> dict[str, Any]:
         raise ApiError("id must be an integer")
     fields = channel_fields(body, creating=False)
     async with req.ctx.engine.begin() as conn:
-        row = await store.get_channel(conn, channel_id)
-        if row is None:
-            raise ApiError(MSG_NOT_FOUND)
+        row = found(await store.get_channel(conn, channel_id), MSG_NOT_FOUND)
         if body.get("status", row["status"]) != row["status"]:  # consoles echo it unchanged
             raise ApiError("status cannot be changed here: use POST /api/channel/{id}/status")
         info = parse_info(row["channel_info"])
@@ -349,9 +348,7 @@ def _merged_keys(
 async def delete_channel(req: AdminRequest) -> None:
     channel_id = req.path_int("id")
     async with req.ctx.engine.begin() as conn:
-        row = await store.get_channel(conn, channel_id)
-        if row is None:
-            raise ApiError(MSG_NOT_FOUND)
+        row = found(await store.get_channel(conn, channel_id), MSG_NOT_FOUND)
         await store.delete_channels(conn, [channel_id])
         await audit.record(
             conn, req.me, "deleted channel", f"#{channel_id}", before=audit_view(row), ip=req.ip
@@ -374,9 +371,7 @@ async def copy_channel(req: AdminRequest) -> dict[str, int]:
     suffix = req.http.query.get("suffix", "_复制")
     reset = req.query("reset_balance", "true").strip().lower() not in ("0", "f", "false")
     async with req.ctx.engine.begin() as conn:
-        row = await store.get_channel(conn, source)
-        if row is None:
-            raise ApiError(MSG_NOT_FOUND)
+        row = found(await store.get_channel(conn, source), MSG_NOT_FOUND)
         values = {k: v for k, v in row.items() if k != "id"}
         values.update(
             name=f"{row['name']}{suffix}"[:255],

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from relay.admin.api import Access, AdminRequest, Api, ApiError, Param, Raw
+from relay.admin.channel_form import MSG_NOT_FOUND
 from relay.admin.channel_health import channel_health, disable_channel
 from relay.admin.channel_probe import (
     BALANCE_QUERIES,
@@ -22,7 +23,6 @@ from relay.store.channels import STATUS_ENABLED, parse_info
 
 api = Api("channels")
 
-MSG_NOT_FOUND = "channel not found"
 BALANCE_CONCURRENCY = 8
 _MODEL_LIST = {"type": "array", "items": {"type": "string"}}
 _TEST_RESULT = {
@@ -45,14 +45,6 @@ _OWNERS = (
 )
 
 
-async def _row(req: AdminRequest, channel_id: int) -> Any:
-    async with req.ctx.engine.connect() as conn:
-        row = await store.get_channel(conn, channel_id)
-    if row is None:
-        raise ApiError(MSG_NOT_FOUND)
-    return row
-
-
 @api.get(
     "/api/channel/test/{id}",
     access=Access.ADMIN,
@@ -61,7 +53,7 @@ async def _row(req: AdminRequest, channel_id: int) -> Any:
     data=_TEST_RESULT,
 )
 async def channel_test(req: AdminRequest) -> Raw:
-    row = await _row(req, req.path_int("id"))
+    row = await req.load(store.get_channel, req.path_int("id"), missing=MSG_NOT_FOUND)
     outcome = await run_channel_test(req.ctx, row, req.query("model"), req.me.id)
     body: dict[str, Any] = {
         "success": outcome.ok,
@@ -90,7 +82,7 @@ async def channel_test_all(req: AdminRequest) -> None:
     data=_MODEL_LIST,
 )
 async def fetch_models_of_channel(req: AdminRequest) -> list[str]:
-    row = await _row(req, req.path_int("id"))
+    row = await req.load(store.get_channel, req.path_int("id"), missing=MSG_NOT_FOUND)
     try:
         return await fetch_channel_models(req.ctx, row)
     except ProbeError as exc:
@@ -187,7 +179,7 @@ async def enabled_models(req: AdminRequest) -> list[str]:
     },
 )
 async def balance_of_channel(req: AdminRequest) -> Raw:
-    row = await _row(req, req.path_int("id"))
+    row = await req.load(store.get_channel, req.path_int("id"), missing=MSG_NOT_FOUND)
     try:
         balance = await update_balance(req.ctx, row)
     except ProbeError as exc:

@@ -11,7 +11,17 @@ import asyncio
 from typing import Any
 
 from relay.admin import audit
-from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Page, Param, Raw
+from relay.admin.api import (
+    Access,
+    AdminRequest,
+    Api,
+    ApiError,
+    Limit,
+    Page,
+    Param,
+    Raw,
+    page_schema,
+)
 from relay.auth import split_key
 from relay.store.logs import (
     LogFilter,
@@ -86,16 +96,10 @@ LOG_ITEM = {
         "other": {"type": "string", "description": "JSON text"},
     },
 }
-LOG_PAGE = {
-    "type": "object",
-    "properties": {
-        "page": {"type": "integer"},
-        "page_size": {"type": "integer"},
-        "total": {"type": "integer"},
-        "total_exact": {"type": "boolean", "description": "false when total is an estimate"},
-        "items": {"type": "array", "items": LOG_ITEM},
-    },
-}
+LOG_PAGE = page_schema(
+    LOG_ITEM,
+    total_exact={"type": "boolean", "description": "false when total is an estimate"},
+)
 STAT = {
     "type": "object",
     "properties": {
@@ -125,9 +129,10 @@ def _page(req: AdminRequest) -> Page:
     return page
 
 
-def _filter(req: AdminRequest, *, admin: bool) -> LogFilter:
+def _filter(req: AdminRequest, *, admin: bool, stat: bool = False) -> LogFilter:
+    """The query's filters; a stat (`stat`) ignores type, request_id and upstream_request_id."""
     return LogFilter(
-        type=bounded_int(req, "type"),
+        type=0 if stat else bounded_int(req, "type"),
         start=bounded_int(req, "start_timestamp", INT64),
         end=bounded_int(req, "end_timestamp", INT64),
         user_id=0 if admin else req.me.id,
@@ -136,21 +141,8 @@ def _filter(req: AdminRequest, *, admin: bool) -> LogFilter:
         model_name=req.query("model_name"),
         channel=bounded_int(req, "channel") if admin else 0,
         group=req.query("group"),
-        request_id=req.query("request_id"),
-        upstream_request_id=req.query("upstream_request_id"),
-    )
-
-
-def _stat_filter(req: AdminRequest, *, admin: bool) -> LogFilter:
-    return LogFilter(
-        start=bounded_int(req, "start_timestamp", INT64),
-        end=bounded_int(req, "end_timestamp", INT64),
-        user_id=0 if admin else req.me.id,
-        username=req.query("username") if admin else "",
-        token_name=req.query("token_name"),
-        model_name=req.query("model_name"),
-        channel=bounded_int(req, "channel") if admin else 0,
-        group=req.query("group"),
+        request_id="" if stat else req.query("request_id"),
+        upstream_request_id="" if stat else req.query("upstream_request_id"),
     )
 
 
@@ -230,7 +222,7 @@ async def _stat(req: AdminRequest, f: LogFilter) -> dict[str, int]:
     data=STAT,
 )
 async def stat(req: AdminRequest) -> dict[str, int]:
-    return await _stat(req, _stat_filter(req, admin=True))
+    return await _stat(req, _filter(req, admin=True, stat=True))
 
 
 @api.get(
@@ -241,7 +233,7 @@ async def stat(req: AdminRequest) -> dict[str, int]:
     data=STAT,
 )
 async def self_stat(req: AdminRequest) -> dict[str, int]:
-    return await _stat(req, _stat_filter(req, admin=False))
+    return await _stat(req, _filter(req, admin=False, stat=True))
 
 
 @api.get("/api/log/search", access=Access.ADMIN, summary="Deprecated in new-api; always refused")

@@ -25,14 +25,13 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from relay.admin import audit
-from relay.admin.accounts import login_json, new_aff_code
+from relay.admin.accounts import USER_BRIEF, new_aff_code
 from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param, envelope
-from relay.admin.identity import AuthUser, SessionSigner, is_tls, set_session_cookie
+from relay.admin.identity import USER_COLUMNS
 from relay.admin.oidc import Identity, OidcClient, OidcConfig, OidcError, nonce_for
+from relay.admin.routes.account import signed_in, tls, welcome
 from relay.options import Options
 from relay.store.schema import users
-from relay.store.tokens import create_token
 from relay.store.users import (
     aff_code_taken,
     hash_password,
@@ -60,18 +59,6 @@ MSG_BANNED = "User has been banned"
 MSG_EMAIL_TAKEN = "This e-mail address is already used by another account"
 MSG_NO_CODE = "Invalid authorization code"
 
-USER_BRIEF = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "username": {"type": "string"},
-        "display_name": {"type": "string"},
-        "role": {"type": "integer"},
-        "status": {"type": "integer"},
-        "group": {"type": "string"},
-    },
-}
-
 _clients: dict[int, OidcClient] = {}
 
 
@@ -91,7 +78,7 @@ def _state_key(state: str) -> str:
 def redirect_uri(req: AdminRequest, options: Options) -> str:
     base = str(options["ServerAddress"]).rstrip("/")
     if not base:
-        scheme = "https" if is_tls(req.http, req.ctx.settings.trusted_proxies) else "http"
+        scheme = "https" if tls(req) else "http"
         base = f"{scheme}://{req.http.host}"
     return f"{base}/oauth/oidc"
 
@@ -119,7 +106,7 @@ def _bind_state(req: AdminRequest, response: web.StreamResponse, state: str) -> 
         path="/api/oauth",
         httponly=True,
         samesite="Lax",
-        secure=is_tls(req.http, req.ctx.settings.trusted_proxies),
+        secure=tls(req),
     )
 
 
@@ -199,24 +186,12 @@ async def oidc_callback(req: AdminRequest) -> web.Response:
     ):
         raise ApiError(MSG_DOMAIN)
     row = await _find_or_create(req, config, options, who)
-    response = envelope(login_json(row))
-    secure = is_tls(req.http, req.ctx.settings.trusted_proxies)
-    signer = SessionSigner(req.ctx.settings.session_secret)
-    set_session_cookie(response, signer, row["id"], row["auth_version"], secure=secure)
+    response = signed_in(req, row)
     response.del_cookie(STATE_COOKIE, path="/api/oauth")
     return response
 
 
-_LOGIN_COLUMNS = (
-    users.c.id,
-    users.c.username,
-    users.c.display_name,
-    users.c.role,
-    users.c.status,
-    users.c.group,
-    users.c.auth_version,
-    users.c.deleted_at,
-)
+_LOGIN_COLUMNS = (*USER_COLUMNS, users.c.deleted_at)
 
 
 def subject_key(subject: str) -> str:
@@ -292,17 +267,9 @@ async def _find_or_create(
                 uid,
                 {"email": email, "oidc_id": subject_key(who.subject), "last_login_at": now},
             )
-            if req.ctx.settings.generate_default_token:
-                await create_token(conn, req.ctx.keyring, uid, name="default", unlimited_quota=True)
-            me = AuthUser(uid, username, username, 1, 1, config.default_group, "oidc")
-            await audit.record(
-                conn,
-                me,
-                "user.register",
-                f"user #{uid}",
-                after={"username": username, "via": "oidc", "group": config.default_group},
-                ip=req.ip,
-            )
+            group = config.default_group
+            after = {"username": username, "via": "oidc", "group": group}
+            await welcome(req, conn, uid, username, group=group, via="oidc", after=after)
             row = await _user_by_subject(conn, who.subject)
     except IntegrityError:
         raise ApiError("Signing in failed, please try again") from None

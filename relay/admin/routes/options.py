@@ -17,16 +17,15 @@ import orjson
 from relay import events
 from relay.admin import audit
 from relay.admin.api import Access, AdminRequest, Api, ApiError
-from relay.billing.ratios import RatioBook, hardcoded_completion_ratio, matching_name
-from relay.options import (
+from relay.admin.option_rules import (
     MODEL_RATIO_OPTIONS,
-    OPTION_SPECS,
-    Options,
     default_value,
     is_secret_option,
-    parse_bool,
     validate_option,
 )
+from relay.billing.ratios import RatioBook, hardcoded_completion_ratio, matching_name
+from relay.option_parsers import parse_bool
+from relay.options import OPTION_SPECS, Options
 from relay.store.options import all_options, delete_options, set_option
 
 api = Api("options")

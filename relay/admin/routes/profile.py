@@ -14,10 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from relay import events
 from relay.admin import audit
 from relay.admin.accounts import (
+    DISPLAY_NAME_SCHEMA,
     MSG_CANNOT_DELETE_ROOT,
     MSG_ORIGINAL_PASSWORD,
     MSG_PASSWORD_UNSET,
     MSG_USER_NOT_EXISTS,
+    PASSWORD_SCHEMA,
+    USER_BRIEF_PROPERTIES,
     check_display_name,
     check_password,
     new_access_token,
@@ -26,8 +29,7 @@ from relay.admin.accounts import (
     text_field,
 )
 from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param, envelope
-from relay.admin.identity import SESSION_COOKIE, set_session_cookie
-from relay.admin.routes.account import USER_BRIEF_PROPERTIES, session_signer, tls
+from relay.admin.routes.account import AFF_ATTEMPTS, signed_out, start_session
 from relay.store.users import (
     ROLE_ROOT,
     aff_code_taken,
@@ -41,8 +43,6 @@ from relay.store.users import (
 )
 
 api = Api("account")
-
-_AFF_ATTEMPTS = 20
 
 SELF_DATA = {
     "type": "object",
@@ -65,11 +65,7 @@ GROUPS_DATA = {
 
 
 async def _me(req: AdminRequest) -> Any:
-    async with req.ctx.engine.connect() as conn:
-        row = await get_user(conn, req.me.id)
-    if row is None:
-        raise ApiError(MSG_USER_NOT_EXISTS)
-    return row
+    return await req.load(get_user, req.me.id, missing=MSG_USER_NOT_EXISTS)
 
 
 # --- one's own account --------------------------------------------------------------------
@@ -98,8 +94,8 @@ def _setting(row: Any) -> dict[str, Any]:
     body={
         "type": "object",
         "properties": {
-            "display_name": {"type": "string", "maxLength": 20},
-            "password": {"type": "string", "minLength": 8, "maxLength": 20},
+            "display_name": DISPLAY_NAME_SCHEMA,
+            "password": PASSWORD_SCHEMA,
             "original_password": {"type": "string"},
             "sidebar_modules": {"type": "string"},
             "language": {"type": "string"},
@@ -147,9 +143,7 @@ async def update_self(req: AdminRequest) -> Any:
     response = envelope(None)
     if password and req.me.via == "session" and fresh is not None:
         # Older cookies stopped working with the new auth version; this one carries on.
-        set_session_cookie(
-            response, session_signer(req), row["id"], fresh["auth_version"], secure=tls(req)
-        )
+        start_session(req, response, fresh)
     return response
 
 
@@ -166,9 +160,7 @@ async def delete_self(req: AdminRequest) -> web.Response:
         )  # fmt: skip
     await req.ctx.quota.patch_user(row["id"], st=2)
     await req.ctx.changed(events.user_event(row["id"]))
-    response = envelope(None)
-    response.del_cookie(SESSION_COOKIE, path="/", secure=tls(req), samesite="Strict")
-    return response
+    return signed_out(req)
 
 
 @api.get(
@@ -194,7 +186,7 @@ async def aff_code(req: AdminRequest) -> str:
     row = await _me(req)
     if row["aff_code"]:
         return str(row["aff_code"])
-    for _ in range(_AFF_ATTEMPTS):
+    for _ in range(AFF_ATTEMPTS):
         code = new_aff_code()
         try:
             async with req.ctx.engine.begin() as conn:

@@ -23,7 +23,17 @@ from relay.admin.accounts import (
     new_redemption_code,
     text_field,
 )
-from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param
+from relay.admin.api import (
+    PAGE_PARAMS,
+    Access,
+    AdminRequest,
+    Api,
+    ApiError,
+    Limit,
+    Param,
+    found,
+    page_schema,
+)
 from relay.store.redemptions import (
     LOG_TYPE_TOPUP,
     STATUS_DISABLED,
@@ -73,16 +83,7 @@ REDEMPTION_DATA: dict[str, Any] = {
         "expired_time": {"type": "integer"},
     },
 }
-PAGE_DATA = {
-    "type": "object",
-    "properties": {
-        "page": {"type": "integer"},
-        "page_size": {"type": "integer"},
-        "total": {"type": "integer"},
-        "items": {"type": "array", "items": REDEMPTION_DATA},
-    },
-}
-PAGING = (Param("p", "integer", "page, 1-based"), Param("page_size", "integer", "at most 100"))
+PAGE_DATA = page_schema(REDEMPTION_DATA)
 
 
 def _json(req: AdminRequest, row: Any) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def _expiry(body: dict[str, Any], now: int) -> int:
     "/api/redemption/",
     access=Access.ADMIN,
     summary="List redemption codes",
-    query=PAGING,
+    query=PAGE_PARAMS,
     data=PAGE_DATA,
 )
 async def all_redemptions(req: AdminRequest) -> dict[str, Any]:
@@ -144,7 +145,7 @@ async def all_redemptions(req: AdminRequest) -> dict[str, Any]:
     access=Access.ADMIN,
     limit=Limit.SEARCH,
     summary="Search redemption codes by name prefix or id, and status",
-    query=(Param("keyword"), Param("status", description="1, 2, 3 or expired"), *PAGING),
+    query=(Param("keyword"), Param("status", description="1, 2, 3 or expired"), *PAGE_PARAMS),
     data=PAGE_DATA,
 )
 async def search(req: AdminRequest) -> dict[str, Any]:
@@ -165,11 +166,7 @@ async def search(req: AdminRequest) -> dict[str, Any]:
     "/api/redemption/{id}", access=Access.ADMIN, summary="One redemption code", data=REDEMPTION_DATA
 )
 async def one(req: AdminRequest) -> dict[str, Any]:
-    async with req.ctx.engine.connect() as conn:
-        row = await get_redemption(conn, req.path_int("id"))
-    if row is None:
-        raise ApiError(MSG_NOT_FOUND)
-    return _json(req, row)
+    return _json(req, await req.load(get_redemption, req.path_int("id"), missing=MSG_NOT_FOUND))
 
 
 @api.post(
@@ -244,9 +241,7 @@ async def update(req: AdminRequest) -> dict[str, Any]:
         now = int(time.time())
         values = {"name": _name(body), "quota": _quota(body), "expired_time": _expiry(body, now)}
     async with req.ctx.engine.begin() as conn:
-        row = await get_redemption(conn, redemption_id)
-        if row is None:
-            raise ApiError(MSG_NOT_FOUND)
+        row = found(await get_redemption(conn, redemption_id), MSG_NOT_FOUND)
         if "status" in values and row["status"] == STATUS_USED:
             # re-enabling a used code would let it be redeemed twice
             raise ApiError(MSG_USED)

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from relay.admin.api import ApiError
+from relay.admin.api import ApiError, page_schema
 from relay.crypto import Keyring
 
 STATUS_ENABLED = 1
@@ -284,15 +284,7 @@ TOKEN_SCHEMA = {
         "rate_limit_rpm": {"type": "integer"},
     },
 }
-PAGE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "page": {"type": "integer"},
-        "page_size": {"type": "integer"},
-        "total": {"type": "integer"},
-        "items": {"type": "array", "items": TOKEN_SCHEMA},
-    },
-}
+PAGE_SCHEMA = page_schema(TOKEN_SCHEMA)
 FIELDS_SCHEMA = {
     "name": {"type": "string", "maxLength": 50},
     "remain_quota": {"type": "integer", "minimum": 0},

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay import events
 from relay.admin import audit
-from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param
+from relay.admin.api import PAGE_PARAMS, Access, AdminRequest, Api, ApiError, Limit, Param, found
 from relay.admin.routes.token_fields import (
     CREATE_SCHEMA,
     IDS_SCHEMA,
@@ -39,7 +39,7 @@ from relay.admin.routes.token_fields import (
     token_fields,
     token_item,
 )
-from relay.options import parse_int
+from relay.option_parsers import parse_int
 from relay.store import tokens as store
 
 api = Api("tokens")
@@ -53,8 +53,6 @@ _AUDITED = (
     "model_limits", "allow_ips", "group", "cross_group_retry", "auto_groups", "rate_limit_rpm",
     "rate_limit_rpd", "rate_limit_tpm",
 )  # fmt: skip
-
-_PAGING = (Param("p", "integer", "page, 1-based"), Param("page_size", "integer", "at most 100"))
 
 
 async def _items(req: AdminRequest, rows: list[RowMapping]) -> list[Any]:
@@ -92,10 +90,7 @@ def _target(row: Row) -> str:
 
 
 async def _mine(conn: AsyncConnection, req: AdminRequest, token_id: int) -> RowMapping:
-    row = await store.user_token(conn, req.me.id, token_id)
-    if row is None:
-        raise ApiError(MSG_NOT_FOUND)
-    return row
+    return found(await store.user_token(conn, req.me.id, token_id), MSG_NOT_FOUND)
 
 
 def _balance_sql(row: Row, **new: Any) -> dict[str, int]:
@@ -134,7 +129,11 @@ async def _announce(req: AdminRequest, row: Row, **new: Any) -> None:
 
 
 @api.get(
-    "/api/token/", access=Access.USER, summary="List your tokens", query=_PAGING, data=PAGE_SCHEMA
+    "/api/token/",
+    access=Access.USER,
+    summary="List your tokens",
+    query=PAGE_PARAMS,
+    data=PAGE_SCHEMA,
 )
 async def list_tokens(req: AdminRequest) -> Any:
     page = req.page()
@@ -149,7 +148,7 @@ async def list_tokens(req: AdminRequest) -> Any:
     access=Access.USER,
     summary="Search your tokens by name (LIKE pattern) or by a whole key",
     limit=Limit.SEARCH,
-    query=(Param("keyword"), Param("token", description="a whole key, sk- optional"), *_PAGING),
+    query=(Param("keyword"), Param("token", description="a whole key, sk- optional"), *PAGE_PARAMS),
     data=PAGE_SCHEMA,
 )
 async def search_tokens(req: AdminRequest) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from relay import events
 from relay.admin import audit
 from relay.admin.accounts import (
+    DISPLAY_NAME_SCHEMA,
     MSG_CANNOT_CREATE_HIGHER,
     MSG_CANNOT_DELETE_ROOT,
     MSG_INVALID_PARAMS,
@@ -25,7 +26,10 @@ from relay.admin.accounts import (
     MSG_NO_PERMISSION_SAME_LEVEL,
     MSG_USER_EXISTS,
     MSG_USER_NOT_EXISTS,
+    PASSWORD_SCHEMA,
     ROLES,
+    USER_BRIEF_PROPERTIES,
+    USERNAME_SCHEMA,
     can_manage,
     check_display_name,
     check_group,
@@ -40,7 +44,16 @@ from relay.admin.accounts import (
     text_field,
     user_json,
 )
-from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param
+from relay.admin.api import (
+    PAGE_PARAMS,
+    Access,
+    AdminRequest,
+    Api,
+    ApiError,
+    Limit,
+    Param,
+    page_schema,
+)
 from relay.quota import keys
 from relay.store.users import (
     ROLE_COMMON,
@@ -64,12 +77,7 @@ api = Api("users")
 USER_DATA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
-        "username": {"type": "string"},
-        "display_name": {"type": "string"},
-        "role": {"type": "integer"},
-        "status": {"type": "integer"},
-        "group": {"type": "string"},
+        **USER_BRIEF_PROPERTIES,
         "quota": {"type": "integer"},
         "used_quota": {"type": "integer"},
         "request_count": {"type": "integer"},
@@ -77,18 +85,9 @@ USER_DATA: dict[str, Any] = {
         "DeletedAt": {"type": "string", "nullable": True},
     },
 }
-PAGE_DATA = {
-    "type": "object",
-    "properties": {
-        "page": {"type": "integer"},
-        "page_size": {"type": "integer"},
-        "total": {"type": "integer"},
-        "items": {"type": "array", "items": USER_DATA},
-    },
-}
+PAGE_DATA = page_schema(USER_DATA)
 PAGING = (
-    Param("p", "integer", "page, 1-based"),
-    Param("page_size", "integer", "at most 100"),
+    *PAGE_PARAMS,
     Param("sort_by", description="id, username, quota, group, created_at or last_login_at"),
     Param("sort_order", description="asc or desc"),
 )
@@ -121,10 +120,7 @@ async def _items(req: AdminRequest, rows: Sequence[Any]) -> list[dict[str, Any]]
 
 async def _target(req: AdminRequest, user_id: int, refusal: str) -> Any:
     """The live user `user_id`, if the caller may manage it; else ApiError."""
-    async with req.ctx.engine.connect() as conn:
-        row = await get_user(conn, user_id)
-    if row is None:
-        raise ApiError(MSG_USER_NOT_EXISTS)
+    row = await req.load(get_user, user_id, missing=MSG_USER_NOT_EXISTS)
     if not can_manage(req.me.role, int(row["role"])):
         raise ApiError(refusal)
     return row
@@ -197,9 +193,9 @@ async def one_user(req: AdminRequest) -> dict[str, Any]:
         "type": "object",
         "required": ["username", "password"],
         "properties": {
-            "username": {"type": "string", "maxLength": 20},
-            "password": {"type": "string", "minLength": 8, "maxLength": 20},
-            "display_name": {"type": "string", "maxLength": 20},
+            "username": USERNAME_SCHEMA,
+            "password": PASSWORD_SCHEMA,
+            "display_name": DISPLAY_NAME_SCHEMA,
             "role": {"type": "integer", "enum": list(ROLES)},
         },
     },
@@ -249,8 +245,8 @@ async def create_user(req: AdminRequest) -> None:
         "required": ["id", "username"],
         "properties": {
             "id": {"type": "integer"},
-            "username": {"type": "string", "maxLength": 20},
-            "display_name": {"type": "string", "maxLength": 20},
+            "username": USERNAME_SCHEMA,
+            "display_name": DISPLAY_NAME_SCHEMA,
             "group": {"type": "string"},
             "remark": {"type": "string", "maxLength": 255},
             "password": {"type": "string"},
@@ -386,11 +382,7 @@ async def _delete(req: AdminRequest, row: Any) -> None:
 
 @api.delete("/api/user/{id}", access=Access.ADMIN, summary="Delete a user (soft delete)")
 async def delete(req: AdminRequest) -> None:
-    user_id = req.path_int("id")
-    async with req.ctx.engine.connect() as conn:
-        row = await get_user(conn, user_id)
-    if row is None:
-        raise ApiError(MSG_USER_NOT_EXISTS)
+    row = await req.load(get_user, req.path_int("id"), missing=MSG_USER_NOT_EXISTS)
     # new-api: only a strictly higher role deletes (so root can't delete root either)
     if req.me.role <= int(row["role"]):
         raise ApiError(MSG_NO_PERMISSION_HIGHER_LEVEL)

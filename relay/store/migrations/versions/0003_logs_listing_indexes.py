@@ -35,6 +35,7 @@ ADDED = {
     "idx_logs_token_name": "token_name",
     "idx_logs_group": "group",
 }
+# A frozen copy of relay.store.schema.QUOTA_DATA_BUCKET: migrations never import app code.
 BUCKET = [
     "user_id",
     "created_at",
