@@ -1,9 +1,9 @@
 """The relay port's HTTP/1.1 server: uvloop protocols and llhttp (httptools), nothing else.
 
 Measured on this 2-core machine (bench/results/2026-12-03-relay-vs-proxy.md, targets fwd-*): a
-featureless forwarder on these protocols and relay.http's client relays ~22,000 req/s on one
+featureless forwarder on these protocols and relay.http's client relays ~18,500 req/s on one
 core (13,000 streamed) where the same forwarder on aiohttp's low-level server and ClientSession
-does ~5,200 (4,400) — the framework, not the work, was the ceiling. This
+does ~5,200 (4,100) — the framework, not the work, was the ceiling. This
 module does only what the relay API needs: keep-alive and pipelining, chunked and compressed
 request bodies with a size cap, Expect: 100-continue, whole and streamed (chunked) responses
 with back-pressure, cancelling a handler when its client goes away, and a graceful drain.
