@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Markdown report of bench/relay_vs_proxy.sh: medians over the interleaved repetitions.
+"""Markdown report of bench/compare: medians over the interleaved repetitions.
 
 bench_report.py RESULTS.jsonl [NOTES.md]    (NOTES, if given, is printed first)
 """
@@ -18,6 +18,8 @@ NAMES = {
     "nginx": "nginx proxy_pass",
     "relay1": "relay WORKERS=1",
     "relay2": "relay WORKERS=2",
+    "relay1-pg": "relay WORKERS=1, PostgreSQL + Redis",
+    "litellm1": "LiteLLM proxy, 1 worker",
     "fwd-aiohttp": "bare forwarder, aiohttp",
     "fwd-relay": "bare forwarder, relay.http",
 }
@@ -79,18 +81,20 @@ def report(cells: dict[tuple[str, str, int], list[dict[str, Any]]]) -> str:
                     f"{med(rows, 'p50_ms'):.2f} | {med(rows, 'p99_ms'):.2f} | {errors(rows)} | "
                     f"{cores(rows)} | {cpu_split(rows, t)} |"
                 )
-    out += ["", "## Throughput ratios (median req/s of relay / median req/s of the reference)", ""]
-    head = " | ".join(f"c={c} /nginx | c={c} /direct" for c in concs)
+    refs = [r for r in ("nginx", "direct", "litellm1") if r in targets]
+    out += ["", "## Throughput ratios (median req/s of the target / median req/s of the reference)"]
+    out.append("")
+    head = " | ".join(f"c={c} /{ref}" for c in concs for ref in refs)
     out.append(f"| target | mode | {head} |")
-    out.append("|---|---|" + "---:|---:|" * len(concs))
-    for t in (x for x in targets if x not in ("direct", "nginx")):
+    out.append("|---|---|" + "---:|" * len(concs) * len(refs))
+    for t in (x for x in targets if x not in ("direct", "nginx", "litellm1")):
         for m in MODES:
             parts = []
             for c in concs:
                 mine = cells.get((t, m, c))
-                for ref in ("nginx", "direct"):
+                for ref in refs:
                     other = cells.get((ref, m, c))
-                    ok = mine and other
+                    ok = mine and other and med(other, "rps") > 0
                     parts.append(f"{med(mine, 'rps') / med(other, 'rps'):.3f}" if ok else "-")
             out.append(f"| {NAMES[t]} | {m} | " + " | ".join(parts) + " |")
     if 1 in concs:

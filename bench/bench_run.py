@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One measurement of bench/relay_vs_proxy.sh: warm up, measure with wrk, attribute the CPU.
+"""One measurement of bench/compare: warm up, measure with wrk, attribute the CPU.
 
   bench_run.py --target NAME --mode nonstream|stream --conc C --rep R --url URL --key KEY
                --lua wrk_chat.lua --dur S --warm S --load-cpu 0 --servers name=pid,... --out F

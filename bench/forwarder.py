@@ -7,7 +7,7 @@
 Both run on uvloop, read the whole request body, send it upstream with the caller's
 Authorization and Content-Type, and answer with the upstream's status and body — whole for JSON,
 chunk by chunk for an SSE stream. No auth, no quota, no logging: the ceiling for relay's worker
-on that stack. bench/relay_vs_proxy.sh runs them as targets `fwd-aiohttp` and `fwd-relay`.
+on that stack. bench/compare runs them as targets `fwd-aiohttp` and `fwd-relay`.
 """
 
 from __future__ import annotations

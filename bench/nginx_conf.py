@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""nginx configurations for the proxy benchmark (bench/relay_vs_proxy.sh).
+"""nginx configurations for the proxy benchmark (bench/compare).
 
   nginx_conf.py mock PORT              a canned OpenAI upstream: nginx answers from memory
   nginx_conf.py proxy PORT UPSTREAM    a plain proxy_pass hop in front of it (keep-alive pool)

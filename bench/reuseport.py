@@ -20,7 +20,7 @@ Three questions, both modes interleaved:
      connection per request (`Connection: close`, so the accept queues stay in use).
 
 Pinning: wrk runs on core LOAD_CPU (0); the workers are not pinned (they share both cores with
-wrk), like relay with WORKERS=2 in bench/relay_vs_proxy.sh.
+wrk), like relay with WORKERS=2 in bench/compare.
 Usage: /tmp/v/bin/python bench/reuseport.py   (env: REPS=3 DUR=10 WARM=2 KILL_REPS=3 PORT=18100)
 Writes bench/results/<date>-reuseport.md and prints the same tables.
 """

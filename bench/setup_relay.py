@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seed and inspect a running relay for bench/relay_vs_proxy.sh, through relay's own store code.
+"""Seed and inspect a running relay for bench/compare, through relay's own store code.
 
   setup_relay.py seed DATA_DIR UPSTREAM_URL RELAY_URL
       Creates two funded users, each with one token and a private routing group served by one
