@@ -6,6 +6,7 @@
       channel for gpt-4o-mini: one channel points at UPSTREAM_URL (canned JSON), the other at
       UPSTREAM_URL/stream (canned SSE). Tells the workers to reload, waits until the model is
       visible through RELAY_URL, and prints shell assignments KEY_NONSTREAM=... KEY_STREAM=...
+      The channels' upstream key is BENCH_CHANNEL_KEY (default sk-upstream-bench).
   setup_relay.py check DATA_DIR
       Waits until the admin process has drained the ledger and usage-log streams into SQL, then
       prints one line: usage-log rows written and quota used per token.
@@ -39,6 +40,8 @@ from relay.store.users import create_user
 
 MODEL = "gpt-4o-mini"
 FUNDS = 10**13  # enough quota for any number of benchmark requests
+# The channels' upstream key; bench/mock_upstream.py reads behaviour from it (chunk_delay=...).
+CHANNEL_KEY = os.environ.get("BENCH_CHANNEL_KEY", "sk-upstream-bench")
 
 
 def settings_for(data_dir: str) -> Settings:
@@ -63,7 +66,7 @@ async def seed(data_dir: str, upstream: str, relay_url: str) -> None:
             group = f"bench{mode.lower()}{uuid.uuid4().hex[:6]}"
             async with engine.begin() as conn:
                 await create_channel(
-                    conn, keyring, name=f"canned-{mode.lower()}", key="sk-upstream-bench",
+                    conn, keyring, name=f"canned-{mode.lower()}", key=CHANNEL_KEY,
                     models=[MODEL], base_url=base_url, groups=[group],
                 )  # fmt: skip
                 user_id = await create_user(

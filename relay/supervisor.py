@@ -27,7 +27,7 @@ from types import FrameType
 
 from relay.crypto import Keyring
 from relay.embedded_redis import EmbeddedRedis
-from relay.process import die_with_parent, set_name
+from relay.process import die_with_parent, raise_open_files_limit, set_name
 from relay.settings import Settings
 from relay.store.engine import database_url, make_engine
 from relay.store.migrate import run_migrations
@@ -150,6 +150,7 @@ class Supervisor:
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
         s = self.settings
+        log.info("open files limit: %d", raise_open_files_limit())  # children inherit it
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if s.embedded_redis:
             self.redis = EmbeddedRedis(s.data_dir)

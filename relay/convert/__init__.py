@@ -1,1 +1,1 @@
-"""Pure conversions between client API formats and channel wire formats (OpenAI Chat is the pivot)."""
+"""Pure conversions between client formats and channel wire formats; OpenAI Chat is the pivot."""
