@@ -19,6 +19,7 @@ NAMES = {
     "relay1": "relay WORKERS=1",
     "relay2": "relay WORKERS=2",
     "relay1-pg": "relay WORKERS=1, PostgreSQL + Redis",
+    "relay1-solo": "relay WORKERS=1, worker alone on its core",
     "litellm1": "LiteLLM proxy, 1 worker",
     "fwd-aiohttp": "bare forwarder, aiohttp",
     "fwd-relay": "bare forwarder, relay.http",

@@ -215,6 +215,13 @@ async def soak(key: str, streams: int, chunks: int, minutes: float, memory: Memo
     return tally
 
 
+def _commit() -> str:
+    out = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "?"
+
+
 def report(mode: str, args: argparse.Namespace, tally: Tally, memory: Memory, log: Path) -> str:
     base = memory.samples[0][1] if memory.samples else {}
     peak = memory.peak()
@@ -230,7 +237,8 @@ def report(mode: str, args: argparse.Namespace, tally: Tally, memory: Memory, lo
         "",
         f"Command: `.venv/bin/python bench/slow_streams.py {mode} --streams {args.streams}"
         + (f" --minutes {args.minutes}" if mode == "soak" else "")
-        + f" --chunks {args.chunks}`; {os.cpu_count()} cores; relay workers: {len(peak)};"
+        + f" --chunks {args.chunks}`; relay {_commit()}; {os.cpu_count()} cores;"
+        f" relay workers: {len(peak)};"
         " nothing pinned (client, mock and relay share the cores).",
         "",
         "| streams | succeeded | failed | failures by kind | open at once (peak) | "
