@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from relay import __version__
+from relay.logfmt import configure_logging
 from relay.settings import SettingsError, load_settings
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _serve() -> int:
@@ -24,7 +16,7 @@ def _serve() -> int:
     except SettingsError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     from relay.embedded_redis import EmbeddedRedisError
     from relay.supervisor import StartupError, Supervisor
 
@@ -45,7 +37,7 @@ def _import(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
-    _configure_logging("WARNING")
+    configure_logging("WARNING", settings.log_format, role="import")
     from relay.importer import run_import
 
     return run_import(

@@ -129,6 +129,22 @@ class RelayError(Exception):
         self.channel_error = channel_error
         self.retry_after = retry_after
         self.upstream = upstream
+        # The API shape of the body: "openai", or the client surface's once the request is
+        # past new-api's middleware (upstream and relay errors on /v1/messages are Claude's;
+        # new-api answers Gemini's and the Responses routes OpenAI-shaped).
+        self.shape = "openai"
+
+    def body(self, request_id: str) -> bytes:
+        if self.shape == "claude":
+            return self.claude_body(request_id)
+        return self.openai_body(request_id)
+
+    def claude_body(self, request_id: str) -> bytes:
+        """`{"type":"error","error":{type,message}}`; an OpenAI upstream error's code becomes
+        the type, as new-api's ToClaudeError does."""
+        kind = self.code if self.upstream and self.code else self.type
+        error = {"type": kind, "message": f"{self.text} (request id: {request_id})"}
+        return orjson.dumps({"type": "error", "error": error})
 
     def openai_body(self, request_id: str) -> bytes:
         error: dict[str, Any] = {

@@ -48,6 +48,8 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     hold_lease_seconds: int = 120
     log_level: str = "INFO"
+    log_format: str = "text"  # LOG_FORMAT: text, or json (one object per line)
+    metrics_token: str = ""  # METRICS_TOKEN: when set, GET /metrics needs it as a bearer token
     # new-api's per-IP limits on the admin API: (enabled, requests, window seconds)
     global_api_rate_limit: tuple[bool, int, int] = (True, 360, 180)
     critical_rate_limit: tuple[bool, int, int] = (True, 20, 1200)
@@ -192,6 +194,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise SettingsError(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in {"text", "json"}:
+        raise SettingsError(f"LOG_FORMAT={log_format!r} must be text or json")
     root_token = env.get("INITIAL_ROOT_ACCESS_TOKEN", "").strip()
     root_password = env.get("INITIAL_ROOT_PASSWORD", "")
     # bcrypt refuses more than 72 bytes (not characters); without a password the root user's
@@ -227,6 +232,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         hold_lease_seconds=_int(env, "RELAY_HOLD_LEASE_SECONDS", 120, 5, 86400),
         log_level=level,
+        log_format=log_format,
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
         global_api_rate_limit=_limit(env, "GLOBAL_API_RATE_LIMIT", 360, 180),
         critical_rate_limit=_limit(env, "CRITICAL_RATE_LIMIT", 20, 1200),
         search_rate_limit=_limit(env, "SEARCH_RATE_LIMIT", 10, 60),

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from relay._fast.tokens import estimate_tokens, family_for_model
 from relay.providers.base import Endpoint
 
@@ -107,10 +109,132 @@ def _content_parts(content: Any, texts: list[str], model: str) -> int:
     return images
 
 
+def _claude_blocks(content: Any, texts: list[str], model: str) -> int:
+    """Collect the texts of Claude content (a string or blocks); returns image tokens."""
+    if isinstance(content, str):
+        texts.append(content)
+        return 0
+    images = 0
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind in ("text", "thinking"):
+            value = block.get(kind)
+            if isinstance(value, str):
+                texts.append(value)
+        elif kind in ("image", "document"):
+            images += IMAGE_TOKENS_OPENAI if is_openai_model(model) else IMAGE_TOKENS_OTHER
+        elif kind == "tool_use":
+            texts.append(str(block.get("name") or ""))
+            texts.append(orjson.dumps(block.get("input") or {}).decode())
+        elif kind == "tool_result":
+            images += _claude_blocks(block.get("content"), texts, model)
+    return images
+
+
+def _claude_prompt(payload: dict[str, Any], model: str, texts: list[str]) -> int:
+    """A Claude Messages prompt's texts into `texts`; returns the overhead tokens."""
+    overhead = _claude_blocks(payload.get("system"), texts, model)
+    messages = payload.get("messages")
+    for msg in messages if isinstance(messages, list) else ():
+        if isinstance(msg, dict):
+            overhead += PER_MESSAGE + _claude_blocks(msg.get("content"), texts, model)
+    tools = payload.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        texts.append(orjson.dumps(tool).decode())
+        overhead += PER_TOOL
+    return overhead + PER_REQUEST
+
+
+def _image_tokens(model: str, detail: Any) -> int:
+    if not is_openai_model(model):
+        return IMAGE_TOKENS_OTHER
+    return IMAGE_TOKENS_LOW_DETAIL if detail == "low" else IMAGE_TOKENS_OPENAI
+
+
+def _responses_item(item: dict[str, Any], texts: list[str], model: str) -> int:
+    """One Responses input item's texts into `texts`; returns its overhead tokens."""
+    kind = item.get("type")
+    if kind == "function_call":
+        texts.extend(v for k in ("name", "arguments") if isinstance(v := item.get(k), str))
+        return 0
+    if kind == "function_call_output":
+        output = item.get("output")
+        if isinstance(output, str):
+            texts.append(output)
+        return 0
+    if kind not in (None, "message"):
+        return 0  # reasoning items and references to stored ones: nothing new to read
+    content = item.get("content")
+    if isinstance(content, str):
+        texts.append(content)
+        return PER_MESSAGE
+    images = 0
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "input_image":
+            images += _image_tokens(model, part.get("detail"))
+        elif isinstance(part.get("text"), str):
+            texts.append(part["text"])
+    return PER_MESSAGE + images
+
+
+def _responses_prompt(payload: dict[str, Any], model: str, texts: list[str]) -> int:
+    """A Responses prompt (instructions, input items, tools) into `texts`; returns overhead."""
+    overhead = PER_REQUEST
+    if isinstance(payload.get("instructions"), str):
+        texts.append(payload["instructions"])
+    value = payload.get("input")
+    if isinstance(value, str):
+        texts.append(value)
+    for item in value if isinstance(value, list) else ():
+        if isinstance(item, dict):
+            overhead += _responses_item(item, texts, model)
+    tools = payload.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        texts.append(orjson.dumps(tool).decode())
+        overhead += PER_TOOL
+    return overhead
+
+
+def _gemini_prompt(payload: dict[str, Any], model: str, texts: list[str]) -> int:
+    """new-api's count of a Gemini request: its parts' texts joined by newlines (the system
+    instruction is not counted), plus each inline image; returns the image tokens."""
+    parts_texts: list[str] = []
+    images = 0
+    contents = payload.get("contents")
+    for content in contents if isinstance(contents, list) else ():
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else ():
+            if not isinstance(part, dict):
+                continue
+            if isinstance(part.get("text"), str) and part["text"]:
+                parts_texts.append(part["text"])
+            inline = part.get("inlineData")
+            if isinstance(inline, dict) and str(inline.get("mimeType", "")).startswith("image/"):
+                images += _image_tokens(model, None)
+    if parts_texts:
+        texts.append("\n".join(parts_texts))
+    return images
+
+
 def prompt_texts(endpoint: Endpoint, payload: dict[str, Any], model: str) -> tuple[list[str], int]:
     """The prompt's texts and the fixed overhead tokens new-api adds for its structure."""
     texts: list[str] = []
     overhead = 0
+    if endpoint is Endpoint.MESSAGES:
+        return texts, _claude_prompt(payload, model, texts)
+    if endpoint is Endpoint.RESPONSES:
+        return texts, _responses_prompt(payload, model, texts)
+    if endpoint is Endpoint.GEMINI:
+        return texts, _gemini_prompt(payload, model, texts)
+    if endpoint is Endpoint.GEMINI_EMBED:  # one `content`, or `requests` of them (batch)
+        requests = payload.get("requests")
+        batch = requests if isinstance(requests, list) else [payload]
+        contents = [r.get("content") for r in batch if isinstance(r, dict)]
+        return texts, _gemini_prompt({"contents": contents}, model, texts)
     if endpoint is Endpoint.CHAT:
         messages = payload.get("messages")
         for msg in messages if isinstance(messages, list) else ():
@@ -122,8 +246,6 @@ def prompt_texts(endpoint: Endpoint, payload: dict[str, Any], model: str) -> tup
                 overhead += PER_NAME
         tools = payload.get("tools")
         if isinstance(tools, list):
-            import orjson
-
             for tool in tools:
                 texts.append(orjson.dumps(tool).decode())
                 overhead += PER_TOOL

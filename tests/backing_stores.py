@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import redis
-from relay_harness import pg_database
+from relay_harness import pg_database, redis_db_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.embedded_redis import EmbeddedRedis
@@ -52,10 +52,7 @@ def paired_params() -> list[Any]:
 
 
 def _external_redis_url() -> str:
-    base = os.environ["TEST_REDIS_URL"].split("?", 1)[0]
-    scheme, _, rest = base.partition("://")
-    host = rest.split("/", 1)[0]
-    return f"{scheme}://{host}/{REDIS_TEST_DB}"
+    return redis_db_url(os.environ["TEST_REDIS_URL"], REDIS_TEST_DB)
 
 
 @contextlib.contextmanager

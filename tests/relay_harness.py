@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis as sync_redis
 import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -374,16 +375,33 @@ def pg_database(admin_dsn: str) -> Iterator[str]:
         _run_async(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def redis_db_url(url: str, db: int) -> str:
+    """`url` (an external Redis, e.g. TEST_REDIS_URL) pointing at database number `db`."""
+    scheme, _, rest = url.split("?", 1)[0].partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{db}"
+
+
+FRESH_REDIS_DB = 13  # fresh_backend's database on the external Redis (the module servers': 15)
+
+
 @contextlib.contextmanager
 def fresh_backend(backend: Backend) -> Iterator[Backend]:
     """A backend like `backend` with an empty SQL database, for a second server (the module's
     server already has root): embedded state in that server's DATA_DIR, or a throw-away
-    PostgreSQL database with the same Redis."""
+    PostgreSQL database with its own empty Redis database — on the module's Redis database the
+    module server's admin process would drain this server's usage logs into its own SQL."""
     if backend.name != "pg":
         yield Backend("embedded")
         return
-    with pg_database(os.environ["TEST_PG_DSN"]) as dsn:
-        yield Backend("pg", sql_dsn=dsn, redis_url=backend.redis_url)
+    url = redis_db_url(backend.redis_url, FRESH_REDIS_DB)
+    with sync_redis.Redis.from_url(url) as client:
+        client.flushdb()
+    try:
+        with pg_database(os.environ["TEST_PG_DSN"]) as dsn:
+            yield Backend("pg", sql_dsn=dsn, redis_url=url)
+    finally:
+        with sync_redis.Redis.from_url(url) as client:
+            client.flushdb()
 
 
 @contextlib.asynccontextmanager

@@ -156,3 +156,22 @@ def test_message_formatting() -> None:
     assert re.search(r"remaining quota: \$0\.1, needed: \$0\.2", text)
     with pytest.raises(KeyError):
         message("no_channel", model="m")  # a missing parameter is a programming error
+
+
+def test_claude_body_shape_and_shape_switch() -> None:
+    err = RelayError(403, "no", "insufficient_user_quota")
+    assert err.body("r1") == err.openai_body("r1")
+    err.shape = "claude"
+    assert orjson.loads(err.body("r1")) == {
+        "type": "error",
+        "error": {"type": "new_api_error", "message": "no (request id: r1)"},
+    }
+    # an upstream OpenAI error's code becomes the Claude type; a Claude error keeps its type
+    openai_up = upstream_error(429, b'{"error":{"message":"slow","type":"x","code":"rl"}}')
+    claude_up = upstream_error(400, b'{"type":"error","error":{"type":"invalid_request_error",'
+                                    b'"message":"bad"}}')  # fmt: skip
+    assert orjson.loads(openai_up.claude_body("r"))["error"]["type"] == "rl"
+    assert orjson.loads(claude_up.claude_body("r"))["error"] == {
+        "type": "invalid_request_error",
+        "message": "bad (request id: r)",
+    }

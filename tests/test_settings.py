@@ -40,6 +40,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.count_token is True
     assert s.hold_lease_seconds == 120
     assert s.log_level == "INFO"
+    assert (s.log_format, s.metrics_token) == ("text", "")
     expected = tuple(ipaddress.ip_network(n) for n in DEFAULT_TRUSTED_PROXIES.split(","))
     assert s.trusted_proxies == expected
 
@@ -74,6 +75,8 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         TRUSTED_PROXIES="10.1.0.0/16; 2001:db8::1",
         RELAY_HOLD_LEASE_SECONDS="5",
         LOG_LEVEL="debug",
+        LOG_FORMAT="JSON",
+        METRICS_TOKEN=" scrape-me ",
     )
     assert s.host == "127.0.0.1"
     assert (s.port, s.admin_port, s.workers) == (8080, 8081, 7)
@@ -94,6 +97,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     )
     assert s.hold_lease_seconds == 5
     assert s.log_level == "DEBUG"
+    assert (s.log_format, s.metrics_token) == ("json", "scrape-me")
     assert not (tmp_path / "secrets.json").exists()
 
 
@@ -146,6 +150,7 @@ def test_ports_may_both_be_zero(tmp_path: Path) -> None:
         ("RELAY_HOLD_LEASE_SECONDS", "4"),
         ("RELAY_HOLD_LEASE_SECONDS", "x"),
         ("LOG_LEVEL", "TRACE"),
+        ("LOG_FORMAT", "xml"),
         ("SQL_DSN", "mysql://u:p@db/relay"),
         ("SQL_DSN", "root:pw@tcp(localhost:3306)/oneapi"),
         ("REDIS_CONN_STRING", "http://cache:6379"),

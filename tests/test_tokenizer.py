@@ -185,3 +185,77 @@ def test_before_loading_openai_models_use_the_estimator() -> None:
 def test_tiktoken_differs_from_the_estimator_on_long_text(tokenizer: Tokenizer) -> None:
     text = orjson.dumps({"k": list(range(200))}).decode()
     assert tokenizer.count("gpt-4", text) != estimate_tokens(text, FAMILY_OPENAI)
+
+
+def test_claude_messages_prompt_texts() -> None:
+    payload: dict[str, Any] = {
+        "system": [{"type": "text", "text": "sys"}],
+        "messages": [
+            {"role": "user", "content": "hello"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "hm"},
+                    {"type": "tool_use", "name": "f", "input": {"a": 1}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "content": [{"type": "text", "text": "r"}]},
+                    {"type": "image", "source": {}},
+                ],
+            },
+        ],
+        "tools": [{"name": "f"}],
+    }
+    texts, overhead = prompt_texts(Endpoint.MESSAGES, payload, "claude-3-haiku")
+    assert texts == ["sys", "hello", "hm", "f", '{"a":1}', "r", '{"name":"f"}']
+    assert overhead == 3 * 3 + IMAGE_TOKENS_OTHER + 8 + 3
+    assert prompt_texts(Endpoint.MESSAGES, {"system": "s", "messages": "x"}, "m") == (["s"], 3)
+
+
+def test_responses_prompt_reads_instructions_items_and_tools() -> None:
+    tool = {"type": "function", "name": "f", "parameters": {}}
+    payload = {
+        "instructions": "be brief",
+        "input": [
+            {"role": "user", "content": "hi"},
+            {"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "look"},
+                {"type": "input_image", "image_url": "data:,", "detail": "low"},
+            ]},
+            {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": "9C"},
+            {"type": "reasoning", "summary": []},
+        ],
+        "tools": [tool],
+    }  # fmt: skip
+    texts, overhead = prompt_texts(Endpoint.RESPONSES, payload, "gpt-4o")
+    assert texts == ["be brief", "hi", "look", "f", "{}", "9C", orjson.dumps(tool).decode()]
+    assert overhead == 3 + 3 + 3 + 85 + 8
+    assert prompt_texts(Endpoint.RESPONSES, {"input": "hello"}, "gpt-4o") == (["hello"], 3)
+
+
+def test_gemini_prompt_joins_part_texts_and_counts_inline_images() -> None:
+    payload: dict[str, Any] = {
+        "systemInstruction": {"parts": [{"text": "not counted, as in new-api"}]},
+        "contents": [
+            {
+                "role": "user",
+                "parts": [{"text": "hello"}, {"inlineData": {"mimeType": "image/png"}}],
+            },
+            {"role": "model", "parts": [{"text": "hi"}, {"functionCall": {"name": "f"}}]},
+            "junk",
+        ],
+    }
+    texts, overhead = prompt_texts(Endpoint.GEMINI, payload, "gemini-2.0-flash")
+    assert texts == ["hello\nhi"] and overhead == IMAGE_TOKENS_OTHER
+    assert prompt_texts(Endpoint.GEMINI, {"contents": "x"}, "m") == ([], 0)
+
+
+def test_gemini_embedding_prompt_reads_one_content_or_a_batch() -> None:
+    single = {"content": {"parts": [{"text": "a"}, {"text": "b"}]}}
+    batch = {"requests": [single, {"content": {"parts": [{"text": "c"}]}}, 3]}
+    assert prompt_texts(Endpoint.GEMINI_EMBED, single, "text-embedding-004") == (["a\nb"], 0)
+    assert prompt_texts(Endpoint.GEMINI_EMBED, batch, "text-embedding-004") == (["a\nb\nc"], 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from relay.admin.api import Access, AdminRequest, Api, Raw, Route
+from relay.admin.console import add_console
 from relay.admin.context import AdminContext
 from relay.admin.gate import Gate
 from relay.admin.openapi import openapi_document
@@ -25,6 +26,7 @@ from relay.admin.routes import (
     tokens,
     users,
 )
+from relay.metrics.endpoint import metrics_handler
 
 ROUTE_GROUPS: tuple[Api, ...] = (
     status.api,
@@ -61,4 +63,8 @@ def build_app(ctx: AdminContext) -> web.Application:
     gate = Gate(ctx)
     for route in all_routes():
         app.router.add_route(route.method, route.path, gate.wrap(route))
+    # Prometheus' exporter convention, outside /api: not an admin API route (no envelope, no
+    # session auth, not in the OpenAPI document); METRICS_TOKEN guards it when set.
+    app.router.add_get("/metrics", metrics_handler(ctx.settings, ctx.redis))
+    add_console(app)
     return app

@@ -21,7 +21,7 @@ from relay.billing.quote import make_quote
 from relay.catalog import channel_from_row
 from relay.errors import RelayError, upstream_error
 from relay.options import Options
-from relay.providers.base import Endpoint, UpstreamCall, Usage
+from relay.providers.base import Endpoint, UpstreamCall, Usage, overridden_headers
 from relay.providers.registry import ChannelType, provider_for
 from relay.routing import Channel, ModelMappingError, map_model
 from relay.store.channels import (
@@ -258,7 +258,7 @@ async def fetch_channel_models(ctx: AdminContext, row: Row) -> list[str]:
     keys = [k for k in open_keys(ctx, row) if k]
     channel = channel_from_row(cast(RowMapping, row), ctx.keyring)
     key = keys[0] if keys else ""
-    headers = {n: v.replace("{api_key}", key) for n, v in channel.header_override.items()}
+    headers = overridden_headers(channel, key)
     return await fetch_model_ids(ctx, _base_url(row), key, headers)
 
 

@@ -22,6 +22,9 @@ from relay.admin.retention import INTERVAL_SECONDS as RETENTION_INTERVAL
 from relay.admin.retention import LogRetention
 from relay.aio import cancel_quietly
 from relay.crypto import Keyring
+from relay.metrics.errors import ErrorCounter
+from relay.metrics.flusher import MetricsFlusher
+from relay.metrics.registry import Metrics
 from relay.quota.service import QuotaService
 from relay.redis_client import connect_redis
 from relay.settings import Settings
@@ -67,6 +70,10 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
         http=aiohttp.ClientSession(),
         started=time.time(),
     )
+    metrics = Metrics("admin")  # the jobs' Redis and SQL errors, counted from their logs
+    errors = ErrorCounter(metrics)
+    errors.install()
+    flusher = MetricsFlusher(metrics, redis, settings.node_name)
     runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock).start()
@@ -76,6 +83,7 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
             _every(DRAIN_IDLE_SECONDS, drainer.drain_once, "drain", DRAIN_BUSY_SECONDS)
         ),
         asyncio.create_task(_every(REAP_INTERVAL_SECONDS, ctx.quota.reap_expired, "reap holds")),
+        asyncio.create_task(flusher.run()),
     ]
     if settings.log_retention_days > 0:
         retention = LogRetention(redis, engine, settings.log_retention_days)
@@ -99,6 +107,8 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     await health.close()
     await drainer.drain_once()  # leave as little as possible behind in the streams
     await runner.cleanup()
+    await flusher.close()
+    errors.uninstall()
     await ctx.http.close()
     await redis.aclose()
     await engine.dispose()

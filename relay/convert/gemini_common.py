@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from relay.convert.fields import FieldReader
+
 SAFETY_CATEGORIES = (
     "HARM_CATEGORY_HARASSMENT",
     "HARM_CATEGORY_HATE_SPEECH",
@@ -48,34 +50,11 @@ class GeminiOptions:
         return self.safety_settings.get(category) or self.safety_settings.get("default") or "OFF"
 
 
-def obj(value: Any, where: str) -> dict[str, Any]:
-    """`value` as a JSON object, or a GeminiConversionError naming `where`."""
-    if not isinstance(value, dict):
-        raise GeminiConversionError(f"{where} must be an object")
-    return value
-
-
-def opt_obj(value: Any, where: str) -> dict[str, Any]:
-    """Like `obj`, but absent (None) reads as an empty object."""
-    return {} if value is None else obj(value, where)
-
-
-def opt_list(value: Any, where: str) -> list[Any]:
-    """A JSON array; absent (None) reads as empty."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise GeminiConversionError(f"{where} must be an array")
-    return value
-
-
-def opt_str(value: Any, where: str) -> str:
-    """A JSON string; absent (None) reads as empty."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise GeminiConversionError(f"{where} must be a string")
-    return value
+_FIELDS = FieldReader(GeminiConversionError)
+obj = _FIELDS.obj
+opt_obj = _FIELDS.opt_obj
+opt_list = _FIELDS.opt_list
+opt_str = _FIELDS.opt_str
 
 
 def opt_num(value: Any, where: str) -> float | int | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from relay.auth import Principal
 from relay.billing.quote import Quote
-from relay.providers.base import Endpoint
+from relay.providers.base import Endpoint, Format
 from relay.quota.service import Hold
 
 
@@ -34,3 +34,7 @@ class Call:
     upstream_model: str = ""
     upstream_request_id: str = ""
     first_token_at: float = 0.0
+    surface: Format = Format.OPENAI  # the client's format
+    client_headers: dict[str, str] = field(default_factory=dict)  # forwarded to the provider
+    pivot: dict[str, Any] | None = None  # the request as OpenAI Chat, made when first needed
+    pivot_body: bytes = b""

@@ -8,17 +8,23 @@ import time
 import orjson
 
 from relay import health
+from relay.convert.claude_request import ConversionError
 from relay.errors import RelayError, message, upstream_error
 from relay.http.client import UpstreamError, UpstreamResponse
 from relay.http.server import Reply, Responder
 from relay.pipeline.call import Call
+from relay.pipeline.media import inline_remote_images
 from relay.pipeline.settle import fallback_usage, settle
 from relay.pipeline.stream import relay_stream
-from relay.providers.base import Provider, UpstreamCall
+from relay.pipeline.surface import surface_for
+from relay.pipeline.translate import relay_translated_stream, translated_reply
+from relay.providers.base import Endpoint, Format, Provider, UpstreamCall, speaks
 from relay.providers.registry import provider_for
 from relay.routing import Channel, ModelMappingError, map_model
 from relay.worker.context import WorkerContext
 
+# Client endpoints that can meet another format in the pivot (generation requests).
+_TRANSLATABLE = frozenset({Endpoint.CHAT, Endpoint.MESSAGES, Endpoint.RESPONSES, Endpoint.GEMINI})
 # Statuses new-api never retries, whatever AutomaticRetryStatusCodes says.
 _NEVER_RETRY = frozenset({400, 408, 504, 524})
 
@@ -60,6 +66,47 @@ def _pick_key(ctx: WorkerContext, channel: Channel) -> str:
     return channel.keys[index % len(channel.keys)]
 
 
+async def _prepare_pivot(ctx: WorkerContext, call: Call, provider: Provider, lang: str) -> None:
+    """Make the call's pivot request (once), with remote images inlined for providers that
+    take only inline media (once too: an inlined pivot has no remote URLs left)."""
+    if call.endpoint not in _TRANSLATABLE:
+        raise RelayError(
+            500,
+            f"this channel does not serve {call.endpoint.value}",
+            "channel:type_unsupported",
+            channel_error=True,
+        )
+    if call.pivot is None:
+        call.pivot = surface_for(call.endpoint).request_to_pivot(call.payload)
+        call.pivot_body = call.body if call.pivot is call.payload else orjson.dumps(call.pivot)
+    if provider.native is not Format.OPENAI:
+        inlined = await inline_remote_images(ctx.upstream, call.pivot, lang)
+        if inlined is not None:
+            call.pivot, call.pivot_body = inlined, orjson.dumps(inlined)
+
+
+def _upstream_call(
+    call: Call, provider: Provider, upstream_model: str, inject: bool
+) -> UpstreamCall:
+    """The request in the provider's native format when the client speaks it (bytes pass
+    through), else the pivot (OpenAI Chat) made by _prepare_pivot."""
+    native = speaks(provider, call.surface)
+    body, payload = call.body, call.payload
+    if not native and call.pivot is not None:
+        body, payload = call.pivot_body, call.pivot
+    return UpstreamCall(
+        endpoint=call.endpoint if native else Endpoint.CHAT,
+        body=body,
+        payload=payload,
+        upstream_model=upstream_model,
+        model_mapped=upstream_model != call.model,
+        stream=call.stream,
+        inject_usage=inject,
+        format=call.surface if native else Format.OPENAI,
+        client_headers=call.client_headers,
+    )
+
+
 async def _respond_whole(
     ctx: WorkerContext,
     call: Call,
@@ -77,11 +124,13 @@ async def _respond_whole(
         ) from None
     call.first_token_at = time.time()
     usage = provider.parse_usage(call.endpoint, data) if isinstance(data, dict) else None
-    if usage is None or usage.prompt_tokens == 0:
+    if usage is None or usage.prompt_tokens + usage.cached_tokens + usage.cache_write_tokens == 0:
         texts = provider.response_text(call.endpoint, data) if isinstance(data, dict) else []
         count = ctx.tokenizer.counter_for(call.model)
         usage = fallback_usage(ctx, call, sum(count(t) for t in texts))
     await settle(ctx, call, channel.id, usage)
+    if not speaks(provider, call.surface) and isinstance(data, dict):
+        return translated_reply(call, provider, data, usage)
     content_type = upstream.headers.get("content-type", "application/json")
     return Reply(
         200, body, [("Content-Type", content_type), ("X-Oneapi-Request-Id", call.request_id)]
@@ -125,17 +174,21 @@ async def forward(
                 and not call.client_wants_usage
                 and provider.injects_usage()
             )
-            upstream_call = UpstreamCall(
-                endpoint=call.endpoint,
-                body=call.body,
-                payload=call.payload,
-                upstream_model=upstream_model,
-                model_mapped=upstream_model != call.model,
-                stream=call.stream,
-                inject_usage=inject,
-            )
             key = _pick_key(ctx, channel)
-            built = provider.build_request(channel, key, upstream_call)
+            try:
+                if not speaks(provider, call.surface):
+                    await _prepare_pivot(ctx, call, provider, lang)
+                built = provider.build_request(
+                    channel, key, _upstream_call(call, provider, upstream_model, inject)
+                )
+            except ConversionError as exc:
+                raise RelayError(
+                    400,
+                    message("invalid_request", lang, error=str(exc)),
+                    "convert_request_failed",
+                    skip_retry=True,
+                ) from None
+            sent = time.perf_counter()
             try:
                 upstream = await ctx.upstream.request(
                     "POST",
@@ -151,6 +204,7 @@ async def forward(
                     message("upstream_unreachable", lang, error=type(exc).__name__),
                     "do_request_failed",
                 ) from None
+            ctx.metrics.upstream(call, channel.id, upstream.status, sent)
             if upstream.status != 200:
                 try:
                     error_body = await upstream.read()
@@ -165,7 +219,10 @@ async def forward(
                 health.report(ctx, channel.id, key, False)
             call.upstream_request_id = upstream.headers.get("x-request-id", "")
             if call.stream and responder is not None:
-                await relay_stream(ctx, call, responder, channel, provider, upstream, inject)
+                if speaks(provider, call.surface):
+                    await relay_stream(ctx, call, responder, channel, provider, upstream, inject)
+                else:
+                    await relay_translated_stream(ctx, call, responder, channel, provider, upstream)
                 return None
             try:
                 return await _respond_whole(ctx, call, channel, provider, upstream, lang)

@@ -71,8 +71,10 @@ def parse_payload(body: bytes, lang: str) -> dict[str, Any]:
 
 
 def _max_tokens(payload: dict[str, Any]) -> int:
-    for name in _MAX_TOKEN_FIELDS:
-        value = payload.get(name)
+    """The output cap the client asked for (OpenAI, Claude, Responses or Gemini field), or 0."""
+    config = payload.get("generationConfig")
+    gemini = config.get("maxOutputTokens") if isinstance(config, dict) else None
+    for value in (*(payload.get(name) for name in _MAX_TOKEN_FIELDS), gemini):
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return 0
@@ -215,6 +217,7 @@ async def intake(
         prompt_estimate=prompt_estimate,
         pinned_channel=pinned,
     )
+    ctx.metrics.track(call)
     try:
         call.hold = await ctx.quota.admit(
             request_id,
@@ -225,5 +228,6 @@ async def intake(
             quote.free,
         )
     except QuotaRefused as refused:
+        ctx.metrics.refused(call, refused.reason)
         raise refusal_error(ctx, refused, call, lang) from None
     return call

@@ -71,6 +71,7 @@ async def settle(ctx: WorkerContext, call: Call, channel_id: int, usage: Usage) 
     if ctx.catalog.options["LogConsumeEnabled"]:
         record = log_record(call, channel_id, usage, quota, ctx.settings.node_name)
     await ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
+    ctx.metrics.settled(call, channel_id, usage, quota)
     return quota
 
 

@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from relay._fast.sse import SSEDecoder, SSELineTooLong
+from relay._fast.sse import SSEDecoder, SSEEvent, SSELineTooLong
 from relay._fast.tokens import StreamTokenCounter
 from relay.http.client import UpstreamError, UpstreamResponse
 from relay.http.server import Responder
 from relay.pipeline.call import Call
 from relay.pipeline.settle import fallback_usage, settle
+from relay.pipeline.surface import Surface, surface_for
 from relay.providers.base import Provider, StreamObserver, Usage
 from relay.routing import Channel
 from relay.tokenizer import TOKENS_PER_TOOL_CALL
@@ -25,7 +28,6 @@ from relay.worker.context import WorkerContext
 
 log = logging.getLogger("relay.stream")
 
-DONE_FRAME = b"data: [DONE]\n\n"
 MAX_SSE_LINE = 128 * 1024 * 1024
 
 
@@ -36,13 +38,13 @@ def _ends_event(chunk: bytes) -> bool:
 class _Relay:
     """The state of one stream being relayed."""
 
-    def __init__(self, observer: StreamObserver, out: Responder) -> None:
+    def __init__(self, observer: StreamObserver, out: Responder, surface: Surface) -> None:
         self.observer = observer
         self.out = out
+        self.surface = surface  # how events are re-framed, and what ends the stream
         self.decoder = SSEDecoder(MAX_SSE_LINE)
         self.carry = False  # the decoder holds part of an event from an earlier chunk
         self.done = False  # [DONE] was relayed
-        self.client_gone = False
 
     async def chunk(self, chunk: bytes) -> None:
         events = self.decoder.feed(chunk)
@@ -52,20 +54,20 @@ class _Relay:
             await self.out.write(chunk)
             return
         self.carry = not _ends_event(chunk)
-        await self._frames([e.data for e, k in zip(events, keep, strict=True) if k])
+        await self._frames([e for e, k in zip(events, keep, strict=True) if k])
 
-    async def _frames(self, datas: list[bytes]) -> None:
-        if not datas:
+    async def _frames(self, events: list[SSEEvent]) -> None:
+        if not events:
             return
-        self.done = self.done or b"[DONE]" in datas
-        await self.out.write(b"".join(b"data: " + d + b"\n\n" for d in datas))
+        self.done = self.done or any(e.data == b"[DONE]" for e in events)
+        await self.out.write(b"".join(self.surface.frame(e) for e in events))
 
     async def finish(self) -> None:
-        """Flush a last event the upstream did not terminate, and end with [DONE]."""
+        """Flush a last event the upstream did not terminate, and end with [DONE] (OpenAI)."""
         events = self.decoder.flush()
-        await self._frames([e.data for e in events if self.observer.observe(e.data)])
-        if not self.done:
-            await self.out.write(DONE_FRAME)
+        await self._frames([e for e in events if self.observer.observe(e.data)])
+        if not self.done and self.surface.done_frame:
+            await self.out.write(self.surface.done_frame)
 
 
 def _usage(
@@ -79,11 +81,85 @@ def _usage(
     return fallback_usage(ctx, call, completion)
 
 
-_SSE_HEADERS = [
+SSE_HEADERS = [
     ("Content-Type", "text/event-stream"),
     ("Cache-Control", "no-cache"),
     ("X-Accel-Buffering", "no"),
 ]
+
+
+@dataclass(slots=True)
+class StreamEnd:
+    """How the upstream-to-client loop of a stream ended."""
+
+    complete: bool = False  # the upstream body was read to its end
+    cancelled: bool = False  # the client went away (the handler's task was cancelled)
+    client_gone: bool = False  # a write to the client failed
+
+    @property
+    def writable(self) -> bool:
+        return not (self.cancelled or self.client_gone)
+
+
+async def pump(
+    ctx: WorkerContext,
+    call: Call,
+    out: Responder,
+    channel: Channel,
+    upstream: UpstreamResponse,
+    on_chunk: Callable[[bytes], Awaitable[None]],
+) -> StreamEnd:
+    """Start the client's SSE response and hand it every upstream chunk until either side
+    stops; the upstream connection is then pooled again (read to its end) or closed."""
+    end = StreamEnd()
+    ctx.metrics.stream_opened()
+    try:
+        await out.start(200, [*SSE_HEADERS, ("X-Oneapi-Request-Id", call.request_id)])
+        async for chunk in upstream.chunks():
+            if not call.first_token_at:
+                call.first_token_at = time.time()
+            await on_chunk(chunk)
+        end.complete = True
+    except asyncio.CancelledError:
+        end.cancelled = True  # the client went away: stop reading upstream now, bill what came
+    except ConnectionError as exc:
+        end.client_gone = True
+        log.debug("client of %s disconnected: %s", call.request_id, exc)
+    except (UpstreamError, SSELineTooLong) as exc:
+        # The upstream cut the stream, stalled past STREAMING_TIMEOUT or sent garbage:
+        # the caller ends the client's stream cleanly and bills what was produced.
+        log.info("upstream stream of %s ended early: %s", call.request_id, type(exc).__name__)
+    finally:
+        if end.complete:
+            upstream.release()
+        else:
+            upstream.close()
+        ctx.metrics.stream_closed(call, channel.id, end.cancelled)
+    return end
+
+
+async def write_last(end: StreamEnd, write: Callable[[], Awaitable[None]]) -> None:
+    """The stream's closing frames, unless the client is gone (a failure marks it gone)."""
+    if not end.writable:
+        return
+    try:
+        await write()
+    except (ConnectionError, SSELineTooLong):
+        end.client_gone = True
+    except asyncio.CancelledError:
+        end.cancelled = True
+
+
+async def close_stream(
+    ctx: WorkerContext, call: Call, out: Responder, channel: Channel, usage: Usage, end: StreamEnd
+) -> None:
+    """Settle the stream (whatever happened to the client), then end the client's response."""
+    await settle(ctx, call, channel.id, usage)
+    if end.cancelled:
+        raise asyncio.CancelledError
+    if not end.client_gone:
+        with contextlib.suppress(ConnectionError):
+            await out.end()
 
 
 async def relay_stream(
@@ -99,37 +175,7 @@ async def relay_stream(
     observer = provider.stream_observer(
         call.endpoint, injected and not call.client_wants_usage, counter.feed
     )
-    relay = _Relay(observer, out)
-    cancelled = complete = False
-    try:
-        await out.start(200, [*_SSE_HEADERS, ("X-Oneapi-Request-Id", call.request_id)])
-        async for chunk in upstream.chunks():
-            if not call.first_token_at:
-                call.first_token_at = time.time()
-            await relay.chunk(chunk)
-        complete = True
-        await relay.finish()
-    except asyncio.CancelledError:
-        cancelled = True  # the client went away: stop reading upstream now, bill what came
-    except (ConnectionResetError, ConnectionError) as exc:
-        relay.client_gone = True
-        log.debug("client of %s disconnected: %s", call.request_id, exc)
-    except (UpstreamError, SSELineTooLong) as exc:
-        # The upstream cut the stream, stalled past STREAMING_TIMEOUT or sent garbage:
-        # end the client's stream cleanly and bill what was produced.
-        log.info("upstream stream of %s ended early: %s", call.request_id, type(exc).__name__)
-        try:
-            await relay.finish()
-        except (ConnectionError, SSELineTooLong):
-            relay.client_gone = True
-    finally:
-        if complete:
-            upstream.release()  # fully read: the connection goes back to the pool
-        else:
-            upstream.close()
-    await settle(ctx, call, channel.id, _usage(ctx, call, observer, counter))
-    if cancelled:
-        raise asyncio.CancelledError
-    if not relay.client_gone:
-        with contextlib.suppress(ConnectionError):
-            await out.end()
+    relay = _Relay(observer, out, surface_for(call.endpoint))
+    end = await pump(ctx, call, out, channel, upstream, relay.chunk)
+    await write_last(end, relay.finish)
+    await close_stream(ctx, call, out, channel, _usage(ctx, call, observer, counter), end)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from relay.routing import Channel
 
@@ -16,6 +16,20 @@ class Endpoint(StrEnum):
     CHAT = "/v1/chat/completions"
     COMPLETIONS = "/v1/completions"
     EMBEDDINGS = "/v1/embeddings"
+    MESSAGES = "/v1/messages"
+    GEMINI = "/v1beta/models/{model}:generateContent"  # and :streamGenerateContent
+    GEMINI_EMBED = "/v1beta/models/{model}:embedContent"  # and :batchEmbedContents
+    RESPONSES = "/v1/responses"
+
+
+class Format(StrEnum):
+    """A wire format of generation requests. OPENAI (Chat Completions) is the pivot: a client
+    format and a channel's native format that differ meet in it."""
+
+    OPENAI = "openai"
+    CLAUDE = "claude"
+    GEMINI = "gemini"
+    RESPONSES = "responses"  # OpenAI Responses API
 
 
 @dataclass(slots=True)
@@ -47,6 +61,8 @@ class UpstreamCall:
     model_mapped: bool
     stream: bool
     inject_usage: bool  # add stream_options.include_usage upstream
+    format: Format = Format.OPENAI  # the format of body/payload: the provider's native or pivot
+    client_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -77,8 +93,31 @@ class StreamObserver(Protocol):
         ...
 
 
+class PivotStream(Protocol):
+    """Turns a channel's native stream into pivot (OpenAI Chat) chunks, reading usage."""
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        """One upstream event's data → the pivot chunks it stands for."""
+        ...
+
+    def usage(self) -> Usage | None: ...
+
+    @property
+    def tool_calls(self) -> int: ...
+
+
 class Provider(Protocol):
-    """Build requests for, and read responses of, one kind of upstream."""
+    """Build requests for, and read responses of, one kind of upstream.
+
+    `build_request` takes a body in the provider's native format (passed through) or in the
+    pivot format (converted); responses come back native, and `response_to_pivot` /
+    `stream_to_pivot` read them as the pivot when the client speaks another format.
+    """
+
+    @property
+    def native(self) -> Format:
+        """The wire format this upstream speaks for generation requests."""
+        ...
 
     def build_request(self, channel: Channel, key: str, call: UpstreamCall) -> UpstreamRequest: ...
 
@@ -95,3 +134,36 @@ class Provider(Protocol):
     def response_text(self, endpoint: Endpoint, body: dict[str, Any]) -> list[str]:
         """The generated text of a non-stream response (for counting when usage is missing)."""
         ...
+
+    def response_to_pivot(self, body: dict[str, Any], created: int) -> dict[str, Any]:
+        """A native non-stream response as an OpenAI chat.completion."""
+        ...
+
+    def stream_to_pivot(self, created: int, text_sink: Callable[[str], None]) -> PivotStream:
+        """A reader of the native stream that yields OpenAI chunks (texts go to the sink)."""
+        ...
+
+
+@runtime_checkable
+class SpeaksResponses(Protocol):
+    """Optional ability: the upstream also takes OpenAI Responses requests as they are."""
+
+    def speaks_responses(self) -> bool: ...
+
+
+def speaks(provider: Provider, fmt: Format) -> bool:
+    """Whether `provider` takes a request of client format `fmt` as it is (bytes through)."""
+    if provider.native is fmt:
+        return True
+    return (
+        fmt is Format.RESPONSES
+        and isinstance(provider, SpeaksResponses)
+        and provider.speaks_responses()
+    )
+
+
+def overridden_headers(channel: Channel, key: str) -> dict[str, str]:
+    """The channel's header_override, with `{api_key}` replaced by the key in use."""
+    return {
+        name: value.replace("{api_key}", key) for name, value in channel.header_override.items()
+    }

@@ -165,8 +165,9 @@ def _order(sort_by: str, sort_order: str, id_sort: bool) -> list[Any]:
     return [first, channels.c.id.desc()]
 
 
-def _filters(group: str = "", status: int = -1, type_: int = -1) -> list[Any]:
-    """new-api's list filters: group membership, enabled (1) / not enabled (0), type."""
+def _filters(group: str = "", status: int = -1, type_: int = -1, tag: str = "") -> list[Any]:
+    """new-api's list filters: group membership, enabled (1) / not enabled (0), type; and
+    relay's exact tag."""
     out: list[Any] = []
     if group:
         escaped = group.replace("!", "!!").replace("%", "!%").replace("_", "!_")
@@ -181,6 +182,8 @@ def _filters(group: str = "", status: int = -1, type_: int = -1) -> list[Any]:
         out.append(channels.c.status != STATUS_ENABLED)
     if type_ >= 0:
         out.append(channels.c.type == type_)
+    if tag:
+        out.append(channels.c.tag == tag)
     return out
 
 
@@ -193,12 +196,13 @@ async def list_channels(
     group: str,
     status: int,
     type_: int,
+    tag: str = "",
     order: tuple[str, str, bool],
     offset: int,
     limit: int,
 ) -> tuple[list[RowMapping], int]:
     """One page of channels (without keys) and the total matching the filters."""
-    where = _filters(group, status, type_)
+    where = _filters(group, status, type_, tag)
     return await counted_page(
         conn, channels, where, _order(*order), offset, limit, columns=_VISIBLE
     )
@@ -210,12 +214,17 @@ async def list_tag_channels(
     group: str,
     status: int,
     type_: int,
+    tag: str = "",
     order: tuple[str, str, bool],
     offset: int,
     limit: int,
 ) -> tuple[list[RowMapping], int]:
     """Tag mode: a page of distinct tags (ordered by name) and every channel carrying them."""
-    where = [*_filters(group, status, type_), channels.c.tag.is_not(None), channels.c.tag != ""]
+    where = [
+        *_filters(group, status, type_, tag),
+        channels.c.tag.is_not(None),
+        channels.c.tag != "",
+    ]
     tags_q = select(channels.c.tag).where(*where).distinct()
     total = await conn.scalar(select(func.count()).select_from(tags_q.subquery()))
     page = [
@@ -233,10 +242,12 @@ async def list_tag_channels(
     return [row for tag in page for row in by_tag[tag]], int(total or 0)
 
 
-async def type_counts(conn: AsyncConnection, *, group: str, status: int) -> dict[int, int]:
+async def type_counts(
+    conn: AsyncConnection, *, group: str, status: int, tag: str = ""
+) -> dict[int, int]:
     rows = await conn.execute(
         select(channels.c.type, func.count())
-        .where(*_filters(group, status))
+        .where(*_filters(group, status, tag=tag))
         .group_by(channels.c.type)
     )
     return {int(t): int(n) for t, n in rows}

@@ -81,7 +81,7 @@ def _item(row: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": int(row.get("created_at") or 0),
         "use_group": "",
         "token_id": 0,
-        "channel_id": 0,
+        "channel_id": int(row.get("channel_id") or 0),
         "node_name": "",
         "token_used": int(row.get("token_used") or 0),
         "count": int(row.get("count") or 0),
@@ -132,6 +132,14 @@ async def by_username(conn: AsyncConnection, start: int, end: int) -> list[dict[
     q = quota_data.c
     query = _in_range(select(q.username, q.created_at, *_sums()), start, end)
     query = query.group_by(q.username, q.created_at).order_by(q.created_at, q.username)
+    return await _items(conn, query)
+
+
+async def by_channel(conn: AsyncConnection, start: int, end: int) -> list[dict[str, Any]]:
+    """GET /api/data/channels (relay's): per channel and hour."""
+    q = quota_data.c
+    query = _in_range(select(q.channel_id, q.created_at, *_sums()), start, end)
+    query = query.group_by(q.channel_id, q.created_at).order_by(q.created_at, q.channel_id)
     return await _items(conn, query)
 
 

@@ -11,6 +11,7 @@ from relay.auth import PrincipalCache
 from relay.catalog import Catalog
 from relay.crypto import Keyring
 from relay.http.client import UpstreamClient
+from relay.metrics.registry import Metrics
 from relay.quota.service import QuotaService
 from relay.redis_pipe import PipelinedRedis
 from relay.settings import Settings
@@ -32,3 +33,4 @@ class WorkerContext:
     catalog: Catalog
     pipelined: PipelinedRedis | None = None  # the hot path's Redis connection (not on Cluster)
     key_cursor: dict[int, int] = field(default_factory=dict)  # polling multi-key channels
+    metrics: Metrics = field(default_factory=lambda: Metrics("worker"))  # flushed by main

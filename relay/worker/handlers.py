@@ -13,6 +13,7 @@ from relay.http.server import Reply, Request
 from relay.pipeline.forward import forward
 from relay.pipeline.intake import authenticate, intake
 from relay.pipeline.settle import refund
+from relay.pipeline.surface import surface_for
 from relay.providers.base import Endpoint
 from relay.proxies import client_ip_from
 from relay.worker.context import WorkerContext
@@ -25,6 +26,12 @@ _OWNERS = (
     (("gemini",), "google"),
     (("deepseek",), "deepseek"),
 )
+# Intake errors that new-api raises inside the relay handler rather than its middleware, so
+# they take the client's API shape (the others stay OpenAI-shaped on every path).
+_RELAY_STAGE_CODES = frozenset(
+    {"model_price_error", "insufficient_user_quota", "pre_consume_token_quota_failed"}
+)
+_FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
 def json_headers(request_id: str) -> list[tuple[str, str]]:
@@ -86,14 +93,31 @@ class Handlers:
         lang: str,
         endpoint: Endpoint,
         model: str = "",
+        stream: bool = False,
     ) -> Reply | None:
         principal, group, pinned, ip = await self._auth(request, lang)
         body = self._body(request, lang)
-        call = await intake(
-            self.ctx, endpoint, request_id, principal, group, pinned, body, ip, lang, model
-        )
+        surface = surface_for(endpoint)
+        try:
+            call = await intake(
+                self.ctx, endpoint, request_id, principal, group, pinned, body, ip, lang, model
+            )
+        except RelayError as err:
+            if err.code in _RELAY_STAGE_CODES:
+                err.shape = surface.error_shape
+            raise
+        call.surface = surface.format
+        if endpoint is Endpoint.GEMINI:
+            # Gemini puts the model and streaming in the path; the pivot request needs both.
+            call.stream = stream
+            call.payload = {**call.payload, "model": call.model, "stream": stream}
+        headers = request.headers
+        call.client_headers = {n: v for n in _FORWARDED_HEADERS if (v := headers.get(n))}
         try:
             return await forward(self.ctx, call, request.responder, lang)
+        except RelayError as err:
+            err.shape = surface.error_shape
+            raise
         finally:
             await refund(self.ctx, call)  # no-op once the call has been settled
 
@@ -142,6 +166,12 @@ class Handlers:
             {"success": True, "object": "list", "data": [self._model_entry(m) for m in models]},
             request_id,
         )
+
+    async def gemini_models(self, request: Request, request_id: str, lang: str) -> Reply:
+        """GET /v1beta/models: the token's models in Gemini's list shape (as new-api fills it)."""
+        principal, group = await self._auth_funded(request, lang)
+        models = [{"name": m, "displayName": m} for m in self._visible_models(principal, group)]
+        return json_response({"models": models, "nextPageToken": None}, request_id)
 
     @staticmethod
     def _model_entry(model: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from relay.catalog import load_catalog
 from relay.crypto import Keyring
 from relay.http.client import UpstreamClient
 from relay.http.server import HttpServer
+from relay.metrics.errors import ErrorCounter
+from relay.metrics.flusher import MetricsFlusher
 from relay.quota.service import QuotaService
 from relay.redis_client import connect_redis, redis_url
 from relay.redis_pipe import PipelinedRedis
@@ -114,6 +116,9 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     ctx = await build_context(settings)
+    errors = ErrorCounter(ctx.metrics)
+    errors.install()
+    flusher = MetricsFlusher(ctx.metrics, ctx.redis, settings.node_name)
     reloader = CatalogReloader(ctx)
     server = HttpServer(
         RelayDispatcher(Handlers(ctx), RequestIds(settings.node_name)),
@@ -124,6 +129,7 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
         asyncio.create_task(reloader.run()),
         asyncio.create_task(events.listen(ctx.redis, reloader.on_event, reloader.on_connect)),
         asyncio.create_task(ctx.quota.run_lease_renewal()),
+        asyncio.create_task(flusher.run()),
     ]
     os.write(ready_fd, b"R")
     os.close(ready_fd)
@@ -136,6 +142,8 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     await server.drain(settings.shutdown_timeout, NEW_CONNECTION_GRACE)
     for task in background:
         await cancel_quietly(task)
+    await flusher.close()  # the drained requests' last counts
+    errors.uninstall()
     await close_context(ctx)
 
 

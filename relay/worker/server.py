@@ -1,7 +1,8 @@
 """The relay API's request dispatcher: (method, path) → handler, on relay's own HTTP server.
 
-Every response carries X-Oneapi-Request-Id; every error is an OpenAI-shaped JSON body; an
-unexpected exception becomes a 500 with no traceback sent.
+Every response carries X-Oneapi-Request-Id; every error is a JSON body in the shape the
+RelayError carries (OpenAI's unless the handler set the client surface's); an unexpected
+exception becomes a 500 with no traceback sent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from relay.errors import RelayError, language, message
 from relay.http.server import Reply, Request, Responder
+from relay.logfmt import REQUEST_ID
 from relay.providers.base import Endpoint
 from relay.worker.handlers import Handlers, json_headers
 from relay.worker.request_meta import RequestIds
@@ -28,11 +30,20 @@ _CORS = [
 ]
 
 
+# Gemini's actions → (endpoint, whether it streams: always as SSE, as new-api does).
+_GEMINI_ACTIONS = {
+    "generateContent": (Endpoint.GEMINI, False),
+    "streamGenerateContent": (Endpoint.GEMINI, True),
+    "embedContent": (Endpoint.GEMINI_EMBED, False),
+    "batchEmbedContents": (Endpoint.GEMINI_EMBED, False),
+}
+
+
 def error_reply(err: RelayError, request_id: str) -> Reply:
     headers = json_headers(request_id)
     if err.retry_after is not None:
         headers.append(("Retry-After", str(err.retry_after)))
-    return Reply(err.status, err.openai_body(request_id), headers)
+    return Reply(err.status, err.body(request_id), headers)
 
 
 class RelayDispatcher:
@@ -41,13 +52,17 @@ class RelayDispatcher:
     def __init__(self, handlers: Handlers, ids: RequestIds) -> None:
         self._ids = ids
         self._handlers = handlers
+        self._metrics = handlers.ctx.metrics
         h = handlers
         relay = h.relay
         self._exact: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/chat/completions"): functools.partial(relay, endpoint=Endpoint.CHAT),
             ("POST", "/v1/completions"): functools.partial(relay, endpoint=Endpoint.COMPLETIONS),
             ("POST", "/v1/embeddings"): functools.partial(relay, endpoint=Endpoint.EMBEDDINGS),
+            ("POST", "/v1/messages"): functools.partial(relay, endpoint=Endpoint.MESSAGES),
+            ("POST", "/v1/responses"): functools.partial(relay, endpoint=Endpoint.RESPONSES),
             ("GET", "/v1/models"): h.models,
+            ("GET", "/v1beta/models"): h.gemini_models,
             ("GET", "/v1/dashboard/billing/subscription"): h.subscription,
             ("GET", "/dashboard/billing/subscription"): h.subscription,
             ("GET", "/v1/dashboard/billing/usage"): h.usage,
@@ -62,6 +77,8 @@ class RelayDispatcher:
             return handler
         if path.startswith(("/v1/files", "/v1/fine-tunes")):
             return self._handlers.not_implemented
+        if method == "POST" and path.startswith(("/v1beta/models/", "/v1/models/")):
+            return self._gemini_route(path)
         if path.startswith("/v1/models/"):
             model = path[len("/v1/models/") :]
             if method == "DELETE":
@@ -75,8 +92,20 @@ class RelayDispatcher:
             )
         return None
 
+    def _gemini_route(self, path: str) -> Handler | None:
+        """`/v1beta/models/{model}:{action}` (also under /v1/models/), as new-api reads it."""
+        model, _, action = path.partition("/models/")[2].partition(":")
+        served = _GEMINI_ACTIONS.get(action)
+        if not model or served is None:
+            return None
+        endpoint, stream = served
+        return functools.partial(
+            self._handlers.relay, endpoint=endpoint, model=model, stream=stream
+        )
+
     async def __call__(self, request: Request, responder: Responder) -> None:
         request_id = self._ids.new()
+        REQUEST_ID.set(request_id)  # for the JSON log lines of this request
         lang = language(request.headers.get("Accept-Language", ""))
         method, path = request.method, request.path
         if method == "OPTIONS":
@@ -97,6 +126,7 @@ class RelayDispatcher:
             log.exception("unhandled error in %s %s (request id %s)", method, path, request_id)
             reply = error_reply(RelayError(500, message("internal", lang), "internal_error"),
                                 request_id)  # fmt: skip
+        self._metrics.answered(request_id, reply, responder.status)
         if reply is None or responder.started:
             return  # the handler streamed its response itself
         if "origin" in request.headers:

@@ -30,7 +30,7 @@ def refused(body: dict[str, Any], creating: bool = True) -> str:
 def test_creating_needs_a_supported_type_and_models() -> None:
     fields = channel_fields({"models": "a, b,a", "name": " n "}, creating=True)
     assert fields == {"type": 1, "name": "n", "models": "a,b", "group": "default"}
-    assert "not supported" in refused({"type": 14, "models": "a"})
+    assert "not supported" in refused({"type": 999, "models": "a"})
     assert "1 (OpenAI)" in supported_types() and type_name(43) == "DeepSeek"
     assert type_name(999) == "type 999"
     assert refused({"models": " , "}) == "models must not be empty"

@@ -276,6 +276,70 @@ async def test_update_and_delete_self(
         assert refused.message == "Cannot delete super administrator account"
 
 
+async def test_notification_setting_saved_shown_and_read_by_workers(
+    relay: RelayServer, store: Store, upstream: MockUpstream
+) -> None:
+    s = await store.scenario(upstream, models=("acct-unpriced-model",))
+
+    async def listed() -> set[str]:
+        async with openai.AsyncOpenAI(
+            base_url=relay.base_url, api_key=s.api_key, max_retries=0
+        ) as c:
+            return {m.id async for m in c.models.list()}
+
+    assert "acct-unpriced-model" not in await listed()
+    hook = {
+        "notify_type": "webhook",
+        "quota_warning_threshold": 250000,
+        "webhook_url": "https://hooks.example/relay",
+        "webhook_secret": "hook-secret",
+        "bark_url": "https://bark.example/dropped",
+        "upstream_model_update_notify_enabled": True,  # a common user cannot turn it on
+        "accept_unset_model_ratio_model": True,
+    }
+    async with signed_in(relay, store, s.user_id) as me:
+        assert (await me.put("/api/user/self", {"sidebar_modules": '{"chat":false}'})).ok
+        saved = await me.put("/api/user/setting", hook)
+        assert saved.ok and saved.message == "Settings updated"
+        data = (await me.get("/api/user/self")).data
+        assert orjson.loads(data["setting"]) == {
+            "sidebar_modules": '{"chat":false}',
+            "notify_type": "webhook",
+            "quota_warning_threshold": 250000,
+            "webhook_url": "https://hooks.example/relay",
+            "webhook_secret": "hook-secret",
+            "gotify_priority": 0,
+            "accept_unset_model_ratio_model": True,
+        }
+        assert data["sidebar_modules"] == '{"chat":false}'
+        for body, message in (
+            ({**hook, "webhook_url": ""}, "Webhook URL cannot be empty"),
+            ({**hook, "notify_type": "pager"}, "Invalid warning type"),
+            ({**hook, "quota_warning_threshold": 0}, "Warning threshold must be greater than 0"),
+            ({"notify_type": "bark", "quota_warning_threshold": 1, "bark_url": "ftp://b"},
+             "URL must start with http:// or https://"),
+            ({**hook, "record_ip_log": "yes"}, "Invalid parameters"),
+        ):  # fmt: skip
+            refused = await me.put("/api/user/setting", body)
+            assert refused.status == 200 and not refused.ok and refused.message == message
+        assert orjson.loads((await me.get("/api/user/self")).data["setting"])["webhook_url"]
+    assert "acct-unpriced-model" in await listed()  # the workers see the new setting
+    audit = await store.scalar(
+        "SELECT other FROM logs WHERE type = 3 AND content LIKE :c ORDER BY id DESC LIMIT 1",
+        c=f"%user.setting user #{s.user_id}",
+    )
+    assert "hook-secret" not in audit and "hooks.example" not in audit
+    assert orjson.loads(audit)["after"]["notify_type"] == "webhook"
+    async with root(relay) as admin:
+        body = {"notify_type": "email", "quota_warning_threshold": 1}
+        on = {**body, "upstream_model_update_notify_enabled": True}
+        assert (await admin.put("/api/user/setting", on)).ok
+        setting = orjson.loads((await admin.get("/api/user/self")).data["setting"])
+        assert setting["upstream_model_update_notify_enabled"] is True
+    async with AdminClient(relay) as anon:
+        assert (await anon.put("/api/user/setting", hook)).status == 401
+
+
 async def test_personal_access_token_rotates(relay: RelayServer, store: Store) -> None:
     seeded = await store.user_with_token()
     async with signed_in(relay, store, seeded.user_id) as me:

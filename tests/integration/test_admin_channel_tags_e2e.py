@@ -72,6 +72,25 @@ async def test_tags_set_disable_enable_and_edit(
         assert (await row(store, other))["tag"] is None
 
 
+async def test_listing_and_search_filter_by_tag(
+    relay: RelayServer, store: Store, upstream: MockUpstream
+) -> None:
+    group = new_group()
+    async with root(relay) as admin:
+        ids = await create(admin, upstream, group, "mock;tag=F1\nmock;tag=F2\nmock;tag=F3", "batch")
+        assert (await admin.post("/api/channel/batch/tag", {"ids": ids[:2], "tag": group})).ok
+        for path, extra in (("/api/channel/", {}), ("/api/channel/search", {"keyword": ""})):
+            page = (await admin.get(path, group=group, tag=group, **extra)).data
+            assert sorted(c["id"] for c in page["items"]) == ids[:2] and page["total"] == 2, path
+            assert sum(page["type_counts"].values()) == 2, path
+            grouped = (await admin.get(path, group=group, tag=group, tag_mode="true", **extra)).data
+            assert sorted(c["id"] for c in grouped["items"]) == ids[:2], path
+            none = (await admin.get(path, group=group, tag=f"{group}-x", **extra)).data
+            assert none["items"] == [] and none["total"] == 0, path
+            every = (await admin.get(path, group=group, tag="", **extra)).data
+            assert every["total"] == 3, path
+
+
 async def test_batch_status_and_deletes(
     relay: RelayServer, store: Store, upstream: MockUpstream
 ) -> None:

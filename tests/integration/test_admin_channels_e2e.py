@@ -95,7 +95,7 @@ async def test_bad_input_is_refused_with_a_message(
             ({"id": channel_id, "status": 2}, "status"),
             ({"id": channel_id, "model_mapping": "{"}, "model_mapping"),
             ({"id": channel_id, "models": ""}, "models"),
-            ({"id": channel_id, "type": 14}, "not supported"),
+            ({"id": channel_id, "type": 999}, "not supported"),
             ({"id": 10**8, "name": "x"}, "not found"),
             ({"name": "no id"}, "id"),
         ):

@@ -121,6 +121,35 @@ async def test_admin_dashboard_views(relay: RelayServer, store: Store, traffic: 
         assert (await plain_admin.get("/api/data/", **window)).data == by_model
 
 
+async def test_usage_per_channel_over_time(
+    relay: RelayServer, store: Store, traffic: Traffic
+) -> None:
+    window = {"start_timestamp": traffic.start, "end_timestamp": traffic.end}
+    async with root(relay) as admin:
+        rows = (await admin.get("/api/data/channels", **window)).data
+    assert api_sums(rows, "channel_id") == await consume_sums(store, "channel_id")
+    a_channels = {
+        r["channel_id"]: r["channel_name"]
+        for r in rows
+        if r["channel_id"] in await channels_of(store, traffic.a.group)
+    }
+    assert len(a_channels) >= 1 and all(a_channels.values())
+    for cid, name in a_channels.items():
+        assert name == await store.scalar("SELECT name FROM channels WHERE id = :i", i=cid)
+    assert set(rows[0]) >= {"model_name", "user_id", "token_used", "count", "quota"}
+    async with await as_user(relay, store, traffic.a.user_id) as me:
+        refused = await me.get("/api/data/channels", **window)
+        assert not refused.ok and "privileges" in refused.message
+
+
+async def channels_of(store: Store, group: str) -> set[int]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            select(quota_data.c.channel_id).where(quota_data.c.use_group == group).distinct()
+        )
+        return {int(cid) for (cid,) in rows}
+
+
 async def test_self_dashboard_is_own_rows_within_a_month(
     relay: RelayServer, store: Store, traffic: Traffic
 ) -> None:
@@ -173,6 +202,7 @@ async def test_flow_views_by_role(relay: RelayServer, store: Store, traffic: Tra
     [
         ("/api/data/", {"start_timestamp": "today"}, "start_timestamp must be an integer"),
         ("/api/data/users", {"end_timestamp": "1.5"}, "end_timestamp must be an integer"),
+        ("/api/data/channels", {"start_timestamp": "x"}, "start_timestamp must be an integer"),
         ("/api/data/", {"start_timestamp": "-" + "9" * 20}, "start_timestamp is out of range"),
         ("/api/data/self", {"start_timestamp": "x"}, "start_timestamp must be an integer"),
         ("/api/data/flow", {"start_timestamp": "1", "end_timestamp": "z"}, "end_timestamp"),

@@ -109,6 +109,7 @@ _LIST_QUERY = (
     Param("type", "integer"),
     Param("sort_by", "string", "id, name, priority, balance, response_time or test_time"),
     Param("sort_order", "string", "asc or desc"),
+    Param("tag", "string", "only channels with exactly this tag (relay's, not new-api's)"),
 )
 
 
@@ -150,6 +151,7 @@ def order_of(req: AdminRequest) -> tuple[str, str, bool]:
 async def list_channels(req: AdminRequest) -> dict[str, Any]:
     page = req.page()
     group, status = group_filter(req.query("group")), status_filter(req.query("status"))
+    tag = req.query("tag").strip()
     lister = store.list_tag_channels if flag(req, "tag_mode") else store.list_channels
     async with req.ctx.engine.connect() as conn:
         rows, total = await lister(
@@ -157,11 +159,12 @@ async def list_channels(req: AdminRequest) -> dict[str, Any]:
             group=group,
             status=status,
             type_=type_filter(req.query("type")),
+            tag=tag,
             order=order_of(req),
             offset=page.offset,
             limit=page.size,
         )
-        counts = await store.type_counts(conn, group=group, status=status)
+        counts = await store.type_counts(conn, group=group, status=status, tag=tag)
     result = page.result([channel_view(r) for r in rows], total)
     result["type_counts"] = {str(t): n for t, n in counts.items()}
     return result
@@ -196,6 +199,9 @@ async def search_channels(req: AdminRequest) -> dict[str, Any]:
                 conn, keyword="", group=group, model="", order=order_of(req)
             )
             rows = [r for r in everything if r["tag"] in tags]
+    tag = req.query("tag").strip()
+    if tag:
+        rows = [r for r in rows if r["tag"] == tag]
     status = status_filter(req.query("status"))
     if status == 1:
         rows = [r for r in rows if r["status"] == 1]

@@ -25,23 +25,21 @@ _RANGE = (
     Param("end_timestamp", "integer", "bucket hour <= (Unix seconds)"),
 )
 _INT, _STR = {"type": "integer"}, {"type": "string"}
-QUOTA_DATA_ITEM = {
-    "type": "object",
-    "properties": {
-        "id": _INT,
-        "user_id": _INT,
-        "username": _STR,
-        "model_name": _STR,
-        "created_at": _INT,
-        "use_group": _STR,
-        "token_id": _INT,
-        "channel_id": _INT,
-        "node_name": _STR,
-        "token_used": _INT,
-        "count": _INT,
-        "quota": _INT,
-    },
+_QUOTA_DATA_PROPERTIES: dict[str, Any] = {
+    "id": _INT,
+    "user_id": _INT,
+    "username": _STR,
+    "model_name": _STR,
+    "created_at": _INT,
+    "use_group": _STR,
+    "token_id": _INT,
+    "channel_id": _INT,
+    "node_name": _STR,
+    "token_used": _INT,
+    "count": _INT,
+    "quota": _INT,
 }
+QUOTA_DATA_ITEM = {"type": "object", "properties": _QUOTA_DATA_PROPERTIES}
 QUOTA_DATA = {"type": "array", "items": QUOTA_DATA_ITEM}
 FLOW_DATA = {
     "type": "array",
@@ -99,6 +97,30 @@ async def users_data(req: AdminRequest) -> list[dict[str, Any]]:
     start, end = _range(req)
     async with req.ctx.engine.connect() as conn:
         return await qd.by_username(conn, start, end)
+
+
+@api.get(
+    "/api/data/channels",
+    access=Access.ADMIN,
+    summary="Hourly usage per channel, with its name (relay's; new-api has no such view)",
+    query=_RANGE,
+    data={
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {**_QUOTA_DATA_PROPERTIES, "channel_name": _STR},
+        },
+    },
+)
+async def channels_data(req: AdminRequest) -> list[dict[str, Any]]:
+    start, end = _range(req)
+    async with req.ctx.engine.connect() as conn:
+        rows = await qd.by_channel(conn, start, end)
+        names = await channel_names(conn, (r["channel_id"] for r in rows))
+    for row in rows:
+        cid = row["channel_id"]
+        row["channel_name"] = names.get(cid) or (f"channel-{cid}" if cid else "")
+    return rows
 
 
 @api.get(

@@ -30,7 +30,14 @@ from relay.admin.accounts import (
 )
 from relay.admin.api import Access, AdminRequest, Api, ApiError, Limit, Param, envelope
 from relay.admin.routes.account import AFF_ATTEMPTS, signed_out, start_session
+from relay.admin.routes.setting_fields import (
+    MSG_SAVED,
+    SETTING_BODY,
+    merged_setting,
+    notify_setting,
+)
 from relay.store.users import (
+    ROLE_ADMIN,
     ROLE_ROOT,
     aff_code_taken,
     get_user,
@@ -44,6 +51,9 @@ from relay.store.users import (
 
 api = Api("account")
 
+# left out of the audit trail: push URLs carry device keys, and secrets are secrets
+_PRIVATE_SETTINGS = ("webhook_url", "webhook_secret", "bark_url", "gotify_url", "gotify_token")
+
 SELF_DATA = {
     "type": "object",
     "properties": {
@@ -52,6 +62,8 @@ SELF_DATA = {
         "used_quota": {"type": "integer"},
         "request_count": {"type": "integer"},
         "aff_code": {"type": "string"},
+        "setting": {"type": "string", "description": "the user's settings, as a JSON object"},
+        "sidebar_modules": {"type": "string"},
         "permissions": {"type": "object"},
     },
 }
@@ -145,6 +157,29 @@ async def update_self(req: AdminRequest) -> Any:
         # Older cookies stopped working with the new auth version; this one carries on.
         start_session(req, response, fresh)
     return response
+
+
+@api.put(
+    "/api/user/setting",
+    access=Access.USER,
+    summary="Change one's quota-warning notification and billing/logging preferences",
+    body=SETTING_BODY,
+)
+async def update_setting(req: AdminRequest) -> web.Response:
+    body = await req.json()
+    row = await _me(req)
+    current = _setting(row)
+    notify = notify_setting(body, current, admin=row["role"] >= ROLE_ADMIN)
+    async with req.ctx.engine.begin() as conn:
+        setting = orjson.dumps(merged_setting(current, notify)).decode()
+        await update_user(conn, row["id"], {"setting": setting})
+        await audit.record(
+            conn, req.me, "user.setting", f"user #{row['id']}",
+            after={k: v for k, v in notify.items() if k not in _PRIVATE_SETTINGS}, ip=req.ip,
+        )  # fmt: skip
+    # workers read accept_unset_model_ratio_model and record_ip_log from their cached principal
+    await req.ctx.changed(events.user_event(row["id"]))
+    return envelope(None, MSG_SAVED)
 
 
 @api.delete("/api/user/self", access=Access.USER, summary="Delete one's own account")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from relay.providers.base import Endpoint, Usage
-
-# Events are parsed for text only if no usage arrives; until then they wait, raw, up to this
-# many bytes, and are then parsed and handed to the counter so memory stays bounded.
-PENDING_LIMIT = 64 * 1024
+from relay.providers.pending import PendingText
 
 
 def _int(value: Any) -> int:
@@ -37,6 +35,23 @@ def usage_from(data: dict[str, Any]) -> Usage | None:
         cache_write_tokens=_int(details.get("cache_write_tokens")),
         image_tokens=_int(details.get("image_tokens")),
     )
+
+
+def openai_usage_of(usage: Usage) -> dict[str, Any]:
+    """Usage as an OpenAI usage object; Anthropic-semantics input gains its cache tokens."""
+    prompt = usage.prompt_tokens
+    if usage.anthropic:
+        prompt += usage.cached_tokens + usage.cache_write_tokens
+    details: dict[str, Any] = {"cached_tokens": usage.cached_tokens}
+    if usage.cache_write_tokens:
+        details["cached_creation_tokens"] = usage.cache_write_tokens
+        details["cache_write_tokens"] = usage.cache_write_tokens
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": prompt + usage.completion_tokens,
+        "prompt_tokens_details": details,
+    }
 
 
 def _message_texts(message: dict[str, Any], out: list[str]) -> int:
@@ -105,13 +120,9 @@ class OpenAIStreamObserver:
     def __init__(
         self, endpoint: Endpoint, drop_usage_chunk: bool, text_sink: Callable[[str], None]
     ) -> None:
-        self._endpoint = endpoint
         self._drop = drop_usage_chunk
-        self._sink = text_sink
         self._usage: Usage | None = None
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
-        self._tool_calls = 0
+        self._pending = PendingText(text_sink, functools.partial(choice_texts, endpoint))
 
     def observe(self, data: bytes) -> bool:
         if data == b"[DONE]":
@@ -133,26 +144,44 @@ class OpenAIStreamObserver:
         return True
 
     def _queue(self, data: bytes) -> None:
-        if self._usage is not None:
-            return  # usage is known: the text will never need counting
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if self._pending_bytes > PENDING_LIMIT:
-            self.flush_text()
+        if self._usage is None:  # once usage is known the text never needs counting
+            self._pending.keep(data)
 
     def flush_text(self) -> None:
-        """Parse the waiting events and hand their text to the sink."""
-        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        self._pending.flush()
+
+    def usage(self) -> Usage | None:
+        return self._usage
+
+    @property
+    def tool_calls(self) -> int:
+        return self._pending.tool_calls
+
+
+class OpenAIPivotStream:
+    """An OpenAI stream read as pivot chunks (it is the pivot): parsed, usage-only chunks kept
+    back (the client's surface writes usage in its own terms)."""
+
+    def __init__(self, text_sink: Callable[[str], None]) -> None:
+        self._sink = text_sink
+        self._usage: Usage | None = None
+        self._tool_calls = 0
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        if data == b"[DONE]":
+            return []
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return []
+        if not isinstance(chunk, dict):
+            return []
+        self._usage = usage_from(chunk) or self._usage
         texts: list[str] = []
-        for data in pending:
-            try:
-                chunk = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(chunk, dict):
-                self._tool_calls += choice_texts(self._endpoint, chunk, texts)
+        self._tool_calls += choice_texts(Endpoint.CHAT, chunk, texts)
         for text in texts:
             self._sink(text)
+        return [chunk] if chunk.get("choices") else []
 
     def usage(self) -> Usage | None:
         return self._usage

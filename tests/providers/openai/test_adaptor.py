@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from relay.providers.base import Endpoint, UpstreamCall, Usage
+from relay.providers.base import Endpoint, Format, UpstreamCall, Usage, speaks
 from relay.providers.openai.adaptor import OpenAICompatible, Vendor
 from relay.providers.registry import ChannelType, provider_for
 from relay.routing import Channel
@@ -186,4 +186,79 @@ def test_stream_observer_is_wired() -> None:
     texts: list[str] = []
     obs = OPENAI.stream_observer(Endpoint.CHAT, True, texts.append)
     assert obs.observe(b'{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}') is False
+    assert obs.usage() == Usage(1, 2)
+
+
+RESPONSES_BODY = b'{"model" : "gpt-4o-mini", "input":"hi", "stream":true}'
+
+
+@pytest.mark.parametrize("channel_type", list(ChannelType))
+def test_responses_are_native_where_new_api_sends_them_natively(
+    channel_type: ChannelType,
+) -> None:
+    provider = provider_for(channel_type)
+    assert provider is not None
+    native = {
+        ChannelType.OPENAI,
+        ChannelType.CUSTOM,
+        ChannelType.OPENROUTER,
+        ChannelType.DEEPSEEK,
+        ChannelType.XAI,
+    }
+    assert speaks(provider, Format.RESPONSES) is (channel_type in native)
+    assert speaks(provider, provider.native)
+
+
+def test_responses_go_to_v1_responses_byte_for_byte_without_stream_options() -> None:
+    c = call(RESPONSES_BODY, endpoint=Endpoint.RESPONSES, inject=True)
+    c.format = Format.RESPONSES
+    req = OPENAI.build_request(channel(base_url="http://mock:1"), "k", c)
+    assert req.url == "http://mock:1/v1/responses"
+    assert req.body is c.body
+    mapped = call(RESPONSES_BODY, endpoint=Endpoint.RESPONSES, upstream_model="up", mapped=True)
+    assert orjson.loads(OPENAI.build_request(channel(), "k", mapped).body) == {
+        "model": "up",
+        "input": "hi",
+        "stream": True,
+    }
+
+
+def test_a_responses_effort_suffix_becomes_reasoning_effort() -> None:
+    body = b'{"model":"o3-high","input":"hi","reasoning":{"summary":"auto"}}'
+    c = call(body, endpoint=Endpoint.RESPONSES, upstream_model="o3-high")
+    data = orjson.loads(OPENAI.build_request(channel(), "k", c).body)
+    assert data["model"] == "o3"
+    assert data["reasoning"] == {"summary": "auto", "effort": "high"}
+    chat = call(b'{"model":"o3-high","messages":[]}', upstream_model="o3-high")
+    assert OPENAI.build_request(channel(), "k", chat).body is chat.body
+
+
+def test_responses_usage_and_text_are_read_by_shape() -> None:
+    body = {
+        "object": "response",
+        "output": [
+            {"type": "message", "content": [{"type": "output_text", "text": "hello"}]},
+            {"type": "function_call", "name": "f", "arguments": "{}"},
+        ],
+        "usage": {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 4},
+            "output_tokens": 6,
+            "output_tokens_details": {"reasoning_tokens": 2},
+            "total_tokens": 16,
+        },
+    }
+    assert OPENAI.parse_usage(Endpoint.RESPONSES, body) == Usage(10, 6, cached_tokens=4)
+    assert OPENAI.response_text(Endpoint.RESPONSES, body) == ["hello", "f", "{}"]
+    chat = {"choices": [{"message": {"content": "c"}}], "usage": {"prompt_tokens": 2}}
+    assert OPENAI.parse_usage(Endpoint.RESPONSES, chat) == Usage(2, 0)
+    assert OPENAI.response_text(Endpoint.RESPONSES, chat) == ["c"]
+
+
+def test_responses_stream_observer_is_wired() -> None:
+    obs = OPENAI.stream_observer(Endpoint.RESPONSES, True, lambda _: None)
+    done = (
+        b'{"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":2}}}'
+    )
+    assert obs.observe(done) is True
     assert obs.usage() == Usage(1, 2)

@@ -9,12 +9,14 @@ import pytest
 
 from relay.providers.base import Endpoint, Usage
 from relay.providers.openai.convert import (
-    PENDING_LIMIT,
+    OpenAIPivotStream,
     OpenAIStreamObserver,
     choice_texts,
     has_usage_object,
+    openai_usage_of,
     usage_from,
 )
+from relay.providers.pending import PENDING_LIMIT
 
 # --- usage_from -----------------------------------------------------------------------------
 
@@ -284,3 +286,21 @@ def test_completions_stream_text() -> None:
     obs.flush_text()
     assert texts == ["foo", "bar"]
     assert obs.usage() is None and obs.tool_calls == 0
+
+
+def test_pivot_stream_parses_chunks_and_keeps_usage_chunks_back() -> None:
+    texts: list[str] = []
+    reader = OpenAIPivotStream(texts.append)
+    chunk = {"choices": [{"delta": {"content": "hi", "tool_calls": [{"id": "c"}]}}]}
+    assert reader.feed(orjson.dumps(chunk)) == [chunk]
+    usage_only = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+    assert reader.feed(orjson.dumps(usage_only)) == []
+    assert reader.feed(b"[DONE]") == [] and reader.feed(b"{bad") == []
+    assert reader.usage() == Usage(prompt_tokens=3, completion_tokens=1)
+    assert texts == ["hi"] and reader.tool_calls == 1
+    writes = Usage(prompt_tokens=3, completion_tokens=1, cached_tokens=1, cache_write_tokens=2)
+    assert openai_usage_of(writes)["prompt_tokens_details"] == {
+        "cached_tokens": 1,
+        "cached_creation_tokens": 2,
+        "cache_write_tokens": 2,
+    }

@@ -1,0 +1,1 @@
+"""The Anthropic Messages provider (new-api channel type 14)."""

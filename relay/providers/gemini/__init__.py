@@ -1,0 +1,1 @@
+"""The Google Gemini provider (new-api channel type 24)."""
