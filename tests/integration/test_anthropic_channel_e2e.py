@@ -9,23 +9,15 @@ from typing import Any
 import openai
 import pytest
 from admin_client import root
+from chat_fixtures import HI_BRIEFLY, OPENAI_TOOLS
 from relay_harness import MockUpstream, RelayServer, Scenario, Store
 
 pytestmark = pytest.mark.integration
 
 ANTHROPIC = 14
 CLAUDE = "claude-sonnet-4-20250514"  # ratio 1.5, completion 5, cache 0.1, create-cache 1.25
-TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        },
-    }
-]
-HI: list[Any] = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]
+TOOLS = OPENAI_TOOLS
+HI = HI_BRIEFLY
 PIXEL = "data:image/png;base64,aGVsbG8="
 
 

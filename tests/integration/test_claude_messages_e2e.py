@@ -9,20 +9,15 @@ from typing import Any
 import aiohttp
 import anthropic
 import pytest
+from chat_fixtures import ASK_TEXT, CLAUDE_TOOLS
 from relay_harness import MockUpstream, RelayServer, Scenario, Store
 
 pytestmark = pytest.mark.integration
 
 ANTHROPIC = 14
 CLAUDE = "claude-sonnet-4-20250514"  # ratio 1.5, completion 5, cache 0.1, create-cache 1.25
-TOOLS: list[Any] = [
-    {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
-    }
-]
-ASK = [{"role": "user", "content": "what is the weather in Paris?"}]
+TOOLS = CLAUDE_TOOLS
+ASK = [{"role": "user", "content": ASK_TEXT}]
 HI = [{"role": "user", "content": "hello"}]
 
 

@@ -14,6 +14,7 @@ import openai
 import orjson
 import pytest
 from admin_client import root
+from chat_fixtures import ASK_TEXT, HI_BRIEFLY, OPENAI_TOOLS
 from google import genai
 from google.genai import errors, types
 from relay_harness import MockUpstream, RelayServer, Scenario, Store
@@ -35,18 +36,8 @@ TOOL = types.Tool(
 WITH_TOOL = types.GenerateContentConfig(
     tools=[TOOL], automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True)
 )
-OPENAI_TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        },
-    }
-]
-HI: list[Any] = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]
-ASK = "what is the weather in Paris?"
+HI = HI_BRIEFLY
+ASK = ASK_TEXT
 
 
 def quota(prompt: int, completion: int, model_ratio: str) -> int:

@@ -11,6 +11,7 @@ import aiohttp
 import openai
 import orjson
 import pytest
+from chat_fixtures import ASK_TEXT, RESPONSES_TOOLS
 from relay_harness import MockUpstream, RelayServer, Scenario, Store
 
 pytestmark = pytest.mark.integration
@@ -18,15 +19,8 @@ pytestmark = pytest.mark.integration
 ANTHROPIC, MISTRAL = 14, 42
 CLAUDE = "claude-sonnet-4-20250514"  # ratio 1.5, completion 5, cache 0.1, create-cache 1.25
 MINI = "gpt-4o-mini"  # ratio 0.075, completion 4, cache 0.5
-TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    }
-]
-ASK: list[Any] = [{"role": "user", "content": "what is the weather in Paris?"}]
+TOOLS = RESPONSES_TOOLS
+ASK: list[Any] = [{"role": "user", "content": ASK_TEXT}]
 
 
 def client(relay: RelayServer, api_key: str) -> openai.AsyncOpenAI:
