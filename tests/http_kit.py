@@ -214,9 +214,12 @@ async def stub(
         assert task is not None
         tasks.add(task)  # type: ignore[arg-type]
         try:
-            await handler(info, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # (a cancelled connection task makes asyncio.streams log an error)
+            # A client that hangs up, and a task cancelled at shutdown, end the connection
+            # quietly (a cancelled connection task would make asyncio.streams log an error).
+            with contextlib.suppress(
+                ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError
+            ):
+                await handler(info, reader, writer)
         finally:
             writer.close()
             tasks.discard(task)  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -16,6 +15,7 @@ from mock_wire.common import (
     Opts,
     json_resp,
     new_id,
+    paced,
     prompt_words,
     reply_pieces,
     text_error,
@@ -149,12 +149,8 @@ async def _stream(
             head = {"type": "content_block_start", "index": index, "content_block": block}
             await resp.write(_frame(head))
             for delta in deltas:
-                if o.cut is not None and sent >= o.cut:
-                    if req.transport is not None:
-                        req.transport.abort()
+                if not await paced(req, o, sent):
                     return resp
-                if sent and o.chunk_delay:
-                    await asyncio.sleep(o.chunk_delay)
                 sent += 1
                 event = {"type": "content_block_delta", "index": index, "delta": delta}
                 await resp.write(_frame(event))

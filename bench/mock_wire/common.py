@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections import deque
@@ -163,3 +164,15 @@ def tool_name(body: dict[str, Any], messages: list[Any]) -> str | None:
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
+
+
+async def paced(req: web.Request, opts: Opts, sent: int) -> bool:
+    """Before content piece number `sent`: False once `cut` pieces went out (the connection is
+    aborted mid-stream); else waits `chunk_delay` between pieces and returns True."""
+    if opts.cut is not None and sent >= opts.cut:
+        if req.transport is not None:
+            req.transport.abort()
+        return False
+    if sent and opts.chunk_delay:
+        await asyncio.sleep(opts.chunk_delay)
+    return True

@@ -4,7 +4,6 @@ as SSE (`alt=sse`) or, without it, as one JSON array streamed, and :embedContent
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ from mock_wire.common import (
     Opts,
     json_resp,
     new_id,
+    paced,
     reply_pieces,
     text_error,
 )
@@ -208,12 +208,8 @@ async def _stream(
         if not sse:
             await resp.write(b"[")
         for i, part in enumerate(parts):
-            if o.cut is not None and i >= o.cut:
-                if req.transport is not None:
-                    req.transport.abort()
+            if not await paced(req, o, i):
                 return resp
-            if i and o.chunk_delay:
-                await asyncio.sleep(o.chunk_delay)
             last = i == len(parts) - 1
             event: dict[str, Any] = {"candidates": [_candidate([part], finish if last else None)]}
             if not o.nousage:

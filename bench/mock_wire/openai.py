@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import struct
@@ -22,6 +21,7 @@ from mock_wire.common import (
     Opts,
     json_resp,
     new_id,
+    paced,
     prompt_words,
     reply_pieces,
     text_error,
@@ -113,12 +113,8 @@ async def sse_stream(
         await resp.prepare(req)
         for rest, is_content in bodies:
             if is_content:
-                if o.cut is not None and sent >= o.cut:
-                    if req.transport is not None:
-                        req.transport.abort()
+                if not await paced(req, o, sent):
                     return resp
-                if sent and o.chunk_delay:
-                    await asyncio.sleep(o.chunk_delay)
                 sent += 1
             await resp.write(b"data: " + head + rest + b"\n\n")
         if usage is not None:
@@ -453,12 +449,8 @@ async def responses_stream(req: web.BaseRequest, ctx: Ctx, events: list[Any]) ->
         await resp.prepare(req)
         for seq, (kind, fields, is_content) in enumerate(events):
             if is_content:
-                if o.cut is not None and sent >= o.cut:
-                    if req.transport is not None:
-                        req.transport.abort()
+                if not await paced(req, o, sent):
                     return resp
-                if sent and o.chunk_delay:
-                    await asyncio.sleep(o.chunk_delay)
                 sent += 1
             data = orjson.dumps({"type": kind, "sequence_number": seq, **fields})
             await resp.write(b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n")

@@ -17,6 +17,15 @@ class BodyTooLarge(Exception):
     """The body grew past the cap while being decompressed."""
 
 
+def _whole(out: bytes | bytearray, limit: int, finished: bool) -> bytes:
+    """The decompressed body, once it is known to be within the cap and complete."""
+    if len(out) > limit:
+        raise BodyTooLarge
+    if not finished:
+        raise ValueError("truncated compressed body")
+    return bytes(out)
+
+
 def _zlib(data: bytes, wbits: int, limit: int) -> bytes:
     decoder = zlib.decompressobj(wbits)
     out = bytearray()
@@ -27,11 +36,7 @@ def _zlib(data: bytes, wbits: int, limit: int) -> bytes:
             out += decoder.decompress(decoder.unconsumed_tail, limit + 1 - len(out))
     except zlib.error as exc:
         raise ValueError(f"invalid compressed body: {exc}") from None
-    if len(out) > limit:
-        raise BodyTooLarge
-    if not decoder.eof:
-        raise ValueError("truncated compressed body")
-    return bytes(out)
+    return _whole(out, limit, decoder.eof)
 
 
 def _brotli(data: bytes, limit: int) -> bytes:
@@ -45,11 +50,7 @@ def _brotli(data: bytes, limit: int) -> bytes:
             out += decoder.process(b"", output_buffer_limit=limit + 1 - len(out))
     except brotli.error as exc:
         raise ValueError(f"invalid compressed body: {exc}") from None
-    if len(out) > limit:
-        raise BodyTooLarge
-    if not decoder.is_finished():
-        raise ValueError("truncated compressed body")
-    return bytes(out)
+    return _whole(out, limit, decoder.is_finished())
 
 
 def _zstd(data: bytes, limit: int) -> bytes:
@@ -58,11 +59,7 @@ def _zstd(data: bytes, limit: int) -> bytes:
         out = decoder.decompress(data, max_length=limit + 1)
     except zstd.ZstdError as exc:
         raise ValueError(f"invalid compressed body: {exc}") from None
-    if len(out) > limit:
-        raise BodyTooLarge
-    if not decoder.eof:
-        raise ValueError("truncated compressed body")
-    return bytes(out)
+    return _whole(out, limit, decoder.eof)
 
 
 def decompress(body: bytes, content_encoding: str, limit: int) -> bytes:

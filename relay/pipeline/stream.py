@@ -70,15 +70,27 @@ class _Relay:
             await self.out.write(self.surface.done_frame)
 
 
+def stream_usage(
+    ctx: WorkerContext,
+    call: Call,
+    reported: Usage | None,
+    counter: StreamTokenCounter,
+    tool_calls: int,
+) -> Usage:
+    """The usage the upstream reported, else counted here: the streamed text plus new-api's
+    tokens per tool call."""
+    if reported is not None and reported.total_tokens > 0:
+        return reported
+    return fallback_usage(ctx, call, counter.total() + TOKENS_PER_TOOL_CALL * tool_calls)
+
+
 def _usage(
     ctx: WorkerContext, call: Call, observer: StreamObserver, counter: StreamTokenCounter
 ) -> Usage:
-    usage = observer.usage()
-    if usage is not None and usage.total_tokens > 0:
-        return usage
-    observer.flush_text()
-    completion = counter.total() + TOKENS_PER_TOOL_CALL * observer.tool_calls
-    return fallback_usage(ctx, call, completion)
+    reported = observer.usage()
+    if reported is None or reported.total_tokens == 0:
+        observer.flush_text()  # the held-back text is counted only when it is needed
+    return stream_usage(ctx, call, reported, counter, observer.tool_calls)
 
 
 SSE_HEADERS = [

@@ -17,12 +17,10 @@ from relay._fast.tokens import StreamTokenCounter
 from relay.http.client import UpstreamResponse
 from relay.http.server import Reply, Responder
 from relay.pipeline.call import Call
-from relay.pipeline.settle import fallback_usage
-from relay.pipeline.stream import MAX_SSE_LINE, close_stream, pump, write_last
+from relay.pipeline.stream import MAX_SSE_LINE, close_stream, pump, stream_usage, write_last
 from relay.pipeline.surface import ClientStream, surface_for
 from relay.providers.base import PivotStream, Provider, Usage
 from relay.routing import Channel
-from relay.tokenizer import TOKENS_PER_TOOL_CALL
 from relay.worker.context import WorkerContext
 
 
@@ -59,10 +57,7 @@ async def relay_translated_stream(
 
     end = await pump(ctx, call, out, channel, upstream, on_chunk)
     tail = _frames(decoder.flush(), reader, writer) if end.writable else b""
-    usage = reader.usage()
-    if usage is None or usage.total_tokens == 0:
-        completion = counter.total() + TOKENS_PER_TOOL_CALL * reader.tool_calls
-        usage = fallback_usage(ctx, call, completion)
+    usage = stream_usage(ctx, call, reader.usage(), counter, reader.tool_calls)
 
     async def last() -> None:
         await out.write(tail + writer.finish(usage))

@@ -5,7 +5,6 @@ log out), and what a normal user may see. Screenshots go to test-artifacts/conso
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,10 +87,8 @@ async def test_operator_journey_through_the_console(
     browser: Browser, backend: Backend, upstream: MockUpstream, tmp_path: Path
 ) -> None:
     with fresh_backend(backend) as fresh:
-        # A private (embedded) Redis: another server's admin process on the shared one would
-        # drain this server's log stream into its own database.
         server = RelayServer(
-            backend=dataclasses.replace(fresh, redis_url=""),
+            backend=fresh,
             data_dir=tmp_path / "data",
             extra_env={"INITIAL_ROOT_PASSWORD": "", "INITIAL_ROOT_ACCESS_TOKEN": ""},
         )
