@@ -47,9 +47,10 @@ def finish_reason_of(stop_reason: str | None) -> str | None:
     return CLAUDE_TO_OPENAI_STOP.get(stop_reason.lower(), stop_reason)
 
 
-def stop_reason_of(finish_reason: str | None) -> str:
-    """OpenAI finish_reason → Claude stop_reason (unknown values pass unchanged)."""
-    if not finish_reason:
+def stop_reason_of(finish_reason: Any) -> str:
+    """OpenAI finish_reason → Claude stop_reason (unknown strings pass unchanged, non-strings are
+    no reason)."""
+    if not finish_reason or not isinstance(finish_reason, str):
         return ""
     return OPENAI_TO_CLAUDE_STOP.get(finish_reason.lower(), finish_reason)
 
