@@ -9,7 +9,7 @@ from setuptools import Extension, setup
 
 EXTENSIONS = [
     Extension(f"relay._fast._{name}_c", [f"relay/_fast/_{name}_c.pyx"], extra_compile_args=["-O3"])
-    for name in ("sse", "tokens", "ratio")
+    for name in ("sse", "tokens", "ratio", "text")
 ]
 
 setup(

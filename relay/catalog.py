@@ -12,8 +12,12 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay.crypto import Keyring
+from relay.http.proxy import parse_proxy
 from relay.options import Options
-from relay.routing import Channel, RoutingTable
+from relay.providers.base import Provider
+from relay.providers.registry import PROVIDERS, build_providers
+from relay.routing import Channel, ChannelSetting, RoutingTable
+from relay.settings import Settings
 from relay.store.channels import all_channels, enabled_abilities, split_keys, split_list
 from relay.store.options import all_options
 
@@ -39,6 +43,44 @@ def _status_code_mapping(raw: str | None, channel_id: int) -> dict[int, int]:
         except (TypeError, ValueError):
             log.warning("channel #%d status_code_mapping %r→%r ignored", channel_id, src, dst)
     return out
+
+
+def _setting(raw: str | None, channel_id: int) -> ChannelSetting:
+    """The keys of new-api's ChannelSettings that relay applies; values of a wrong type
+    count as unset, as Go's decoder would refuse them."""
+    data = _json_object(raw, "setting", channel_id)
+
+    def text(key: str) -> str:
+        value = data.get(key)
+        return value if isinstance(value, str) else ""
+
+    def flag(key: str) -> bool:
+        return data.get(key) is True
+
+    proxy = text("proxy").strip()
+    if proxy:
+        try:
+            parse_proxy(proxy)
+        except ValueError as exc:  # kept: its requests fail rather than go out directly
+            log.warning("channel #%d setting.proxy is unusable: %s", channel_id, exc)
+    return ChannelSetting(
+        system_prompt=text("system_prompt"),
+        system_prompt_override=flag("system_prompt_override"),
+        pass_through_body=flag("pass_through_body_enabled"),
+        thinking_to_content=flag("thinking_to_content"),
+        force_format=flag("force_format"),
+        proxy=proxy,
+    )
+
+
+def _param_override(raw: str | None, channel_id: int) -> dict[str, Any]:
+    """The flat (legacy) form of param_override: top-level keys merged into the body.
+    new-api's `{"operations": [...]}` rule language is not applied (only its flat keys)."""
+    override = _json_object(raw, "param_override", channel_id)
+    flat = {k: v for k, v in override.items() if k.strip().lower() != "operations"}
+    if len(flat) != len(override):
+        log.warning("channel #%d param_override operations are not supported; ignored", channel_id)
+    return flat
 
 
 def channel_from_row(row: RowMapping, keyring: Keyring) -> Channel:
@@ -80,13 +122,15 @@ def channel_from_row(row: RowMapping, keyring: Keyring) -> Channel:
         groups=tuple(split_list(row["group"])),
         model_mapping=mapping,
         status_code_mapping=_status_code_mapping(row["status_code_mapping"], cid),
-        setting=_json_object(row["setting"], "setting", cid),
-        param_override=_json_object(row["param_override"], "param_override", cid),
+        setting=_setting(row["setting"], cid),
+        param_override=_param_override(row["param_override"], cid),
         header_override={
             str(k): str(v)
             for k, v in _json_object(row["header_override"], "header_override", cid).items()
         },
         other=row["other"] or "",
+        other_settings=_json_object(row.get("settings"), "settings", cid),
+        created_time=int(row.get("created_time") or 0),
         multi_key_random=info.get("multi_key_mode", "random") != "polling",
     )
 
@@ -97,16 +141,19 @@ class Catalog:
 
     routing: RoutingTable
     options: Options
+    providers: Mapping[int, Provider]  # by channel type, configured by `options`
 
     @classmethod
     def empty(cls) -> Catalog:
-        return cls(RoutingTable((), ()), Options.from_rows({}))
+        return cls(RoutingTable((), ()), Options.from_rows({}), PROVIDERS)
 
 
-async def load_catalog(engine: AsyncEngine, keyring: Keyring) -> Catalog:
+async def load_catalog(engine: AsyncEngine, keyring: Keyring, settings: Settings) -> Catalog:
     async with engine.connect() as conn:
         rows = await all_channels(conn)
         ability_rows = await enabled_abilities(conn)
         option_rows: Mapping[str, str] = await all_options(conn)
     channels = [channel_from_row(row, keyring) for row in rows]
-    return Catalog(RoutingTable(channels, ability_rows), Options.from_rows(option_rows))
+    options = Options.from_rows(option_rows)
+    providers = build_providers(options, settings)
+    return Catalog(RoutingTable(channels, ability_rows), options, providers)

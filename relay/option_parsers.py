@@ -170,3 +170,64 @@ def parse_rate(value: str) -> float:
     if not 0 < f <= 1:
         raise ValueError(f"{value!r} must be a number greater than 0 and at most 1")
     return f
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    data = orjson.loads(value or "{}")
+    if not isinstance(data, dict):
+        raise ValueError("must be a JSON object")
+    return data
+
+
+def parse_text_map(value: str) -> Mapping[str, str]:
+    """A JSON object of names to strings (gemini.version_settings)."""
+    data = _json_object(value)
+    for name, text in data.items():
+        if not isinstance(text, str):
+            raise ValueError(f"the value for {name!r} must be a string")
+    return MappingProxyType(data)
+
+
+def parse_max_tokens_map(value: str) -> Mapping[str, int]:
+    """claude.default_max_tokens: model name (or "default") → max_tokens, an integer >= 0."""
+    data = _json_object(value)
+    for name, n in data.items():
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 2**31 - 1:
+            raise ValueError(f"the max_tokens of {name!r} must be an integer of at least 0")
+    return MappingProxyType(data)
+
+
+def parse_model_headers(value: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """claude.model_headers_settings: model → header name → list of values."""
+    out: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    for model, headers in _json_object(value).items():
+        if not isinstance(headers, dict):
+            raise ValueError(f"the headers of {model!r} must be a JSON object")
+        for name, values in headers.items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"header {name!r} of {model!r} must be a list of strings")
+            if not name or any(c in name for c in " :\r\n") or any("\n" in v for v in values):
+                raise ValueError(f"header {name!r} of {model!r} is not a valid header")
+        out[model] = MappingProxyType({name: tuple(vs) for name, vs in headers.items()})
+    return MappingProxyType(out)
+
+
+GEMINI_SAFETY_THRESHOLDS = frozenset(
+    {
+        "OFF",
+        "BLOCK_NONE",
+        "BLOCK_ONLY_HIGH",
+        "BLOCK_MEDIUM_AND_ABOVE",
+        "BLOCK_LOW_AND_ABOVE",
+        "HARM_BLOCK_THRESHOLD_UNSPECIFIED",
+    }
+)
+
+
+def parse_safety_settings(value: str) -> Mapping[str, str]:
+    """gemini.safety_settings: harm category (or "default") → threshold; "" means unset."""
+    data = parse_text_map(value)
+    for category, threshold in data.items():
+        if threshold and threshold not in GEMINI_SAFETY_THRESHOLDS:
+            raise ValueError(f"invalid Gemini safety threshold {threshold!r} for {category!r}")
+    return data

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from relay.billing.ratios import RatioBook, default_tables
+from relay.convert.gemini_common import DEFAULT_IMAGINE_MODELS
 from relay.option_parsers import (
     parse_bool,
     parse_choice,
@@ -24,15 +25,19 @@ from relay.option_parsers import (
     parse_group_name,
     parse_int,
     parse_keyword_lines,
+    parse_max_tokens_map,
+    parse_model_headers,
     parse_nested_ratio_map,
     parse_non_negative_float,
     parse_positive_float,
     parse_rate,
     parse_ratio_map,
+    parse_safety_settings,
     parse_status_ranges,
     parse_string_list,
     parse_string_map,
     parse_text,
+    parse_text_map,
     parse_url,
 )
 
@@ -67,6 +72,8 @@ OPTION_SPECS: Mapping[str, OptionSpec] = {
     "CacheRatio": OptionSpec(parse_ratio_map, ""),
     "CreateCacheRatio": OptionSpec(parse_ratio_map, ""),
     "ImageRatio": OptionSpec(parse_ratio_map, ""),
+    "AudioRatio": OptionSpec(parse_ratio_map, ""),
+    "AudioCompletionRatio": OptionSpec(parse_ratio_map, ""),
     "GroupRatio": OptionSpec(parse_ratio_map, orjson.dumps(DEFAULT_GROUP_RATIO).decode()),
     "GroupGroupRatio": OptionSpec(parse_nested_ratio_map, "{}"),
     "UserUsableGroups": OptionSpec(parse_string_map, orjson.dumps(DEFAULT_USABLE_GROUPS).decode()),
@@ -129,6 +136,21 @@ OPTION_SPECS: Mapping[str, OptionSpec] = {
     "relay.channel_error_window_minutes": OptionSpec(lambda v: parse_int(v, 1, 60), "5"),
     "relay.channel_error_rate": OptionSpec(parse_rate, "0.5"),
     "relay.channel_error_min_requests": OptionSpec(lambda v: parse_int(v, 1, 1_000_000), "5"),
+    # new-api's model settings (setting/model_setting claude.go, gemini.go), read by providers
+    "claude.model_headers_settings": OptionSpec(parse_model_headers, "{}"),
+    "claude.default_max_tokens": OptionSpec(parse_max_tokens_map, '{"default":8192}'),
+    "claude.thinking_adapter_enabled": OptionSpec(parse_bool, "true"),
+    "claude.thinking_adapter_budget_tokens_percentage": OptionSpec(parse_rate, "0.8"),
+    "gemini.safety_settings": OptionSpec(parse_safety_settings, '{"default":"OFF"}'),
+    "gemini.version_settings": OptionSpec(
+        parse_text_map, '{"default":"v1beta","gemini-1.0-pro":"v1"}'
+    ),
+    "gemini.supported_imagine_models": OptionSpec(
+        parse_string_list, orjson.dumps(DEFAULT_IMAGINE_MODELS).decode()
+    ),
+    "gemini.thinking_adapter_enabled": OptionSpec(parse_bool, "false"),
+    "gemini.thinking_adapter_budget_tokens_percentage": OptionSpec(parse_rate, "0.6"),
+    "gemini.function_call_thought_signature_enabled": OptionSpec(parse_bool, "true"),
 }
 
 
@@ -145,6 +167,8 @@ RATIO_TABLES = {
     "CacheRatio": "cache_ratio",
     "CreateCacheRatio": "create_cache_ratio",
     "ImageRatio": "image_ratio",
+    "AudioRatio": "audio_ratio",
+    "AudioCompletionRatio": "audio_completion_ratio",
 }
 
 

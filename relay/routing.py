@@ -13,6 +13,23 @@ STATUS_ENABLED = 1
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelSetting:
+    """The channel's `setting` JSON (new-api's dto.ChannelSettings) that relay applies."""
+
+    system_prompt: str = ""
+    system_prompt_override: bool = False
+    pass_through_body: bool = False  # pass_through_body_enabled
+    thinking_to_content: bool = False
+    force_format: bool = False
+    proxy: str = ""  # http(s)/socks5(h) URL, may carry credentials: never log it
+
+    @property
+    def reformats_stream(self) -> bool:
+        """Whether an OpenAI chat stream's chunks are re-serialized (new-api's sendStreamData)."""
+        return self.force_format or self.thinking_to_content
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     """One upstream account, with its key(s) already decrypted."""
 
@@ -29,10 +46,12 @@ class Channel:
     groups: tuple[str, ...] = ()
     model_mapping: Mapping[str, str] = field(default_factory=dict)
     status_code_mapping: Mapping[int, int] = field(default_factory=dict)
-    setting: Mapping[str, Any] = field(default_factory=dict)
+    setting: ChannelSetting = ChannelSetting()
     param_override: Mapping[str, Any] = field(default_factory=dict)
     header_override: Mapping[str, str] = field(default_factory=dict)
     other: str = ""
+    other_settings: Mapping[str, Any] = field(default_factory=dict)  # the `settings` column
+    created_time: int = 0
     multi_key_random: bool = True
 
 

@@ -19,6 +19,9 @@ class SettingsError(ValueError):
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off"}
 
+DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
+# Lower-case parts of the model names DashScope serves on its Anthropic-compatible API.
+DEFAULT_ALI_ANTHROPIC_MESSAGES_MODELS = ("qwen", "deepseek-v4", "kimi", "glm", "minimax-m")
 DEFAULT_TRUSTED_PROXIES = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
 
@@ -57,6 +60,8 @@ class Settings:
     log_retention_days: int = 0  # 0 keeps every log row
     channel_test_minutes: int = 0  # CHANNEL_TEST_FREQUENCY: 0 = scheduled tests off
     generate_default_token: bool = False
+    azure_default_api_version: str = DEFAULT_AZURE_API_VERSION  # of channels with no `other`
+    ali_anthropic_messages_models: tuple[str, ...] = DEFAULT_ALI_ANTHROPIC_MESSAGES_MODELS
 
     @property
     def embedded_redis(self) -> bool:
@@ -116,6 +121,13 @@ def _limit(env: Mapping[str, str], prefix: str, count: int, seconds: int) -> tup
     )
 
 
+def _api_version(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip() or DEFAULT_AZURE_API_VERSION
+    if not all(c.isalnum() or c in "-._" for c in raw):
+        raise SettingsError(f"{name}={raw!r} must be an API version such as 2024-10-21")
+    return raw
+
+
 def _networks(raw: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     if raw.strip().lower() == "none":
         return ()
@@ -142,6 +154,15 @@ def _sql_dsn(raw: str) -> str:
     raise SettingsError(
         "SQL_DSN must be a postgres:// or postgresql:// URL (unset means SQLite in DATA_DIR)"
     )
+
+
+def _ali_anthropic_models(env: Mapping[str, str]) -> tuple[str, ...]:
+    """ALI_ANTHROPIC_MESSAGES_MODELS: comma-separated, trimmed, lower-cased; unset or empty
+    means the default (new-api's GetEnvOrDefaultString)."""
+    raw = env.get("ALI_ANTHROPIC_MESSAGES_MODELS", "")
+    if not raw:
+        return DEFAULT_ALI_ANTHROPIC_MESSAGES_MODELS
+    return tuple(p for item in raw.split(",") if (p := item.strip().lower()))
 
 
 def _redis_url(raw: str) -> str:
@@ -240,6 +261,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_retention_days=_int(env, "LOG_RETENTION_DAYS", 0, 0, 36500),
         channel_test_minutes=_int(env, "CHANNEL_TEST_FREQUENCY", 0, 0, 10080),
         generate_default_token=_bool(env, "GENERATE_DEFAULT_TOKEN", False),
+        azure_default_api_version=_api_version(env, "AZURE_DEFAULT_API_VERSION"),
+        ali_anthropic_messages_models=_ali_anthropic_models(env),
     )
     if settings.port and settings.port == settings.admin_port:
         raise SettingsError(f"ADMIN_PORT={settings.admin_port} must differ from PORT")

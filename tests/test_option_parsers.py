@@ -11,12 +11,16 @@ from relay.option_parsers import (
     parse_bool,
     parse_group_limits,
     parse_int,
+    parse_max_tokens_map,
+    parse_model_headers,
     parse_nested_ratio_map,
     parse_positive_float,
     parse_ratio_map,
+    parse_safety_settings,
     parse_status_ranges,
     parse_string_list,
     parse_string_map,
+    parse_text_map,
 )
 from relay.options import DEFAULT_RETRY_STATUS_CODES, OPTION_SPECS
 
@@ -129,3 +133,39 @@ def test_bad_values_raise_value_error_with_a_message(
     with pytest.raises(ValueError) as info:
         parse(raw)
     assert text in str(info.value)
+
+
+def test_model_setting_parsers() -> None:
+    assert parse_max_tokens_map('{"default": 8192, "claude-x": 0}') == {
+        "default": 8192,
+        "claude-x": 0,
+    }
+    assert parse_model_headers('{"claude-x": {"anthropic-beta": ["a", "b"]}}') == {
+        "claude-x": {"anthropic-beta": ("a", "b")}
+    }
+    assert parse_safety_settings('{"default": "BLOCK_NONE", "HARM_CATEGORY_X": ""}') == {
+        "default": "BLOCK_NONE",
+        "HARM_CATEGORY_X": "",
+    }
+    assert parse_text_map('{"default": "v1"}') == {"default": "v1"}
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "text"),
+    [
+        (parse_max_tokens_map, '{"default": -1}', "at least 0"),
+        (parse_max_tokens_map, '{"default": 1.5}', "integer"),
+        (parse_max_tokens_map, "null", "JSON object"),
+        (parse_model_headers, '{"m": ["a"]}', "JSON object"),
+        (parse_model_headers, '{"m": {"h": "a"}}', "list of strings"),
+        (parse_model_headers, '{"m": {"bad header": ["a"]}}', "not a valid header"),
+        (parse_safety_settings, '{"default": "BLOCK_SOME"}', "invalid Gemini safety threshold"),
+        (parse_safety_settings, '{"default": 1}', "must be a string"),
+        (parse_text_map, "[]", "JSON object"),
+    ],
+)
+def test_model_setting_parsers_refuse_bad_values(
+    parse: Callable[[str], Any], raw: str, text: str
+) -> None:
+    with pytest.raises(ValueError, match=text):
+        parse(raw)

@@ -82,6 +82,8 @@ def test_stored_values_are_parsed() -> None:
         ("CacheRatio", "cache_ratio"),
         ("CreateCacheRatio", "create_cache_ratio"),
         ("ImageRatio", "image_ratio"),
+        ("AudioRatio", "audio_ratio"),
+        ("AudioCompletionRatio", "audio_completion_ratio"),
     ],
 )
 def test_a_stored_ratio_option_replaces_the_default_table(key: str, attr: str) -> None:

@@ -28,5 +28,5 @@ def test_wheel_contains_data_files_and_compiled_modules(tmp_path: Path) -> None:
         "relay/store/migrations/versions/0001_initial_schema.py",
     ):
         assert required in names, required
-    for module in ("sse", "tokens", "ratio"):
+    for module in ("sse", "tokens", "ratio", "text"):
         assert any(n.startswith(f"relay/_fast/_{module}_c.") and n.endswith(".so") for n in names)

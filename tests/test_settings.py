@@ -257,3 +257,20 @@ def test_environment_is_read_when_no_mapping_is_given(
     monkeypatch.setenv("SESSION_SECRET", "x")
     monkeypatch.setenv("CRYPTO_SECRET", "y")
     assert load_settings().port == 4321
+
+
+def test_azure_default_api_version(tmp_path: Path) -> None:
+    assert load(tmp_path).azure_default_api_version == "2025-04-01-preview"
+    assert load(tmp_path, AZURE_DEFAULT_API_VERSION=" 2024-10-21 ").azure_default_api_version == (
+        "2024-10-21"
+    )
+    with pytest.raises(SettingsError, match="AZURE_DEFAULT_API_VERSION"):
+        load(tmp_path, AZURE_DEFAULT_API_VERSION="2024&x=1")
+
+
+def test_ali_anthropic_messages_models(tmp_path: Path) -> None:
+    default = ("qwen", "deepseek-v4", "kimi", "glm", "minimax-m")
+    assert load(tmp_path).ali_anthropic_messages_models == default
+    assert load(tmp_path, ALI_ANTHROPIC_MESSAGES_MODELS="").ali_anthropic_messages_models == default
+    own = load(tmp_path, ALI_ANTHROPIC_MESSAGES_MODELS=" Qwen3 , ,GLM-4")
+    assert own.ali_anthropic_messages_models == ("qwen3", "glm-4")

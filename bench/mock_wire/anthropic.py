@@ -169,4 +169,9 @@ async def _stream(
     return resp
 
 
-ROUTES = {("POST", "/v1/messages"): (messages, True)}
+ROUTES = {
+    ("POST", "/v1/messages"): (messages, True),
+    # the Anthropic-compatible APIs of DeepSeek and DashScope, where new-api sends Claude clients
+    ("POST", "/anthropic/v1/messages"): (messages, True),
+    ("POST", "/apps/anthropic/v1/messages"): (messages, True),
+}

@@ -142,6 +142,8 @@ async def chat(req: web.BaseRequest, ctx: Ctx) -> web.StreamResponse:
         msg: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
         if fn is None:
             msg["content"] = "".join(pieces)
+            if o.thinking:
+                msg["reasoning_content"] = "".join(THINKING_TEXT)
         else:
             msg["tool_calls"] = [
                 {
@@ -168,6 +170,9 @@ async def chat(req: web.BaseRequest, ctx: Ctx) -> web.StreamResponse:
     if fn is None:
         first = b'{"role":"assistant","content":"","refusal":null}'
         frames = [(first + tail_none, False)]
+        if o.thinking:  # DeepSeek-style reasoning before the answer
+            think = b'{"reasoning_content":'
+            frames += [(think + orjson.dumps(t) + b"}" + tail_none, True) for t in THINKING_TEXT]
         frames += [(b'{"content":' + orjson.dumps(p) + b"}" + tail_none, True) for p in pieces]
     else:
         first = (
@@ -463,6 +468,7 @@ async def responses_stream(req: web.BaseRequest, ctx: Ctx, events: list[Any]) ->
 ROUTES = {
     ("POST", "/v1/chat/completions"): (chat, True),
     ("POST", "/v1/responses"): (responses, True),
+    ("POST", "/responses"): (responses, True),  # DeepSeek's path (new-api: {base}/responses)
     ("POST", "/v1/completions"): (completions, True),
     ("POST", "/v1/embeddings"): (embeddings, True),
     ("GET", "/v1/models"): (models, False),

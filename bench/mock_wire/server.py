@@ -14,8 +14,9 @@ import orjson
 import uvloop
 from aiohttp import web
 
-from mock_wire import anthropic, gemini, openai
+from mock_wire import anthropic, gemini, openai, openai_media, realtime
 from mock_wire.common import Ctx, ErrorReply, Handler, State, json_resp, parse_key
+from mock_wire.paths import openai_path
 
 KEPT_HEADERS = frozenset(
     {
@@ -25,6 +26,7 @@ KEPT_HEADERS = frozenset(
         "openai-organization",
         "anthropic-version",
         "anthropic-beta",
+        "api-key",
     }
 )
 # The 8-byte PNG signature and an empty IHDR: enough to stand for an image by URL.
@@ -32,6 +34,7 @@ IMAGE_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 # (method, path) → (handler, reads a JSON body, the error reply of its format)
 ROUTES: dict[tuple[str, str], tuple[Handler, bool, ErrorReply]] = {
     **{k: (fn, body, openai.mock_error) for k, (fn, body) in openai.ROUTES.items()},
+    **{k: (fn, body, openai.mock_error) for k, (fn, body) in openai_media.ROUTES.items()},
     **{k: (fn, body, anthropic.error) for k, (fn, body) in anthropic.ROUTES.items()},
 }
 
@@ -39,6 +42,8 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool, ErrorReply]] = {
 def _route(method: str, path: str) -> tuple[Handler, bool, ErrorReply] | None:
     """The fixed routes, then Gemini's, whose paths carry the model."""
     route = ROUTES.get((method, path))
+    if route is None and (alias := openai_path(path)) is not None:
+        route = ROUTES.get((method, alias))
     if route is None and method == "POST" and gemini.target(path) is not None:
         return gemini.generate, True, gemini.error
     return route
@@ -72,6 +77,8 @@ def make_handler(state: State) -> Callable[[web.BaseRequest], Awaitable[web.Stre
         path = req.path
         if path.startswith("/_mock/"):
             return await control(req, path, rid)
+        if path in (realtime.PATH, realtime.AZURE_PATH) and req.method == "GET":
+            return await realtime.serve(req, state, rid)
         route = _route(req.method, path)
         if route is None:
             msg = f"Invalid URL ({req.method} {path})"
@@ -79,7 +86,9 @@ def make_handler(state: State) -> Callable[[web.BaseRequest], Awaitable[web.Stre
         fn, has_body, error = route
         key = gemini.key_of(req) if error is gemini.error else _key(req)
         body: Any = None
-        if has_body:
+        if has_body and req.content_type == "multipart/form-data":  # recorded field by field
+            body = openai_media.form_fields(req.headers["Content-Type"], await req.read())
+        elif has_body:
             with contextlib.suppress(orjson.JSONDecodeError):
                 body = orjson.loads(await req.read())
         d: dict[str, Any] = body if isinstance(body, dict) else {}
@@ -89,7 +98,7 @@ def make_handler(state: State) -> Callable[[web.BaseRequest], Awaitable[web.Stre
             if (kl := k.lower()) in KEPT_HEADERS or kl.startswith("x-")
         }
         rec = {"path": path, "key": key or None, "model": d.get("model"), "stream": False}
-        rec.update(stream=bool(d.get("stream")), body=body, headers=hdrs)
+        rec.update(stream=bool(d.get("stream")), body=body, headers=hdrs, query=dict(req.query))
         if error is gemini.error:
             rec.update(gemini.record_fields(path, req))
         state.records.append(rec)

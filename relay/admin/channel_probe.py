@@ -4,13 +4,13 @@ list, and the balance endpoints of the vendors that expose one."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-import aiohttp
 import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.engine import RowMapping
@@ -20,9 +20,11 @@ from relay.admin.context import AdminContext
 from relay.billing.quote import make_quote
 from relay.catalog import channel_from_row
 from relay.errors import RelayError, upstream_error
+from relay.http.client import UpstreamError
+from relay.http.proxy import parse_proxy
 from relay.options import Options
 from relay.providers.base import Endpoint, UpstreamCall, Usage, overridden_headers
-from relay.providers.registry import ChannelType, provider_for
+from relay.providers.registry import ChannelType, build_providers, provider_for
 from relay.routing import Channel, ModelMappingError, map_model
 from relay.store.channels import (
     STATUS_AUTO_DISABLED,
@@ -39,6 +41,7 @@ log = logging.getLogger("relay.admin.channels")
 Row = Mapping[Any, Any]  # a channels RowMapping or a dict of one
 DEFAULT_TEST_MODEL = "gpt-4o-mini"
 TEST_TIMEOUT_SECONDS = 60.0
+GET_TIMEOUT_SECONDS = 30.0  # model lists and balances
 LOG_TYPE_CONSUME = 2
 TEST_LOG_NAME = "channel test"
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
@@ -115,11 +118,38 @@ def _test_payload(model: str) -> dict[str, Any]:
     return payload
 
 
+async def _send(
+    ctx: AdminContext,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    proxy: str,
+    seconds: float,
+) -> tuple[int, bytes]:
+    """(status, body) of one request on relay's upstream client, through the channel's proxy
+    as the workers send."""
+    upstream = await ctx.upstream.request(
+        method, url, headers, body, connect_timeout=seconds, total_timeout=seconds, proxy=proxy
+    )
+    try:
+        return upstream.status, await upstream.read()
+    finally:
+        upstream.release()
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, for the admin: the client's own texts (a proxy only by its safe
+    form); for a socket error only its kind, so no proxy address or credential shows."""
+    return type(exc).__name__ if isinstance(exc, OSError) else str(exc)
+
+
 async def _send_test(
-    ctx: AdminContext, channel: Channel, key: str, model: str
+    ctx: AdminContext, options: Options, channel: Channel, key: str, model: str
 ) -> tuple[Usage, RelayError | None, str]:
     """One chat request through the channel's provider: (usage, upstream error, local error)."""
-    provider = provider_for(channel.type)
+    providers = build_providers(options, ctx.settings)
+    provider = providers.get(channel.type)
     if provider is None:
         return Usage(), None, f"channel type {channel.type} cannot be tested"
     try:
@@ -138,15 +168,19 @@ async def _send_test(
         inject_usage=False,
     )
     built = provider.build_request(channel, key, call)
-    timeout = aiohttp.ClientTimeout(total=ctx.settings.relay_timeout or TEST_TIMEOUT_SECONDS)
+    proxy = channel.setting.proxy
+    if proxy:
+        try:
+            parse_proxy(proxy)
+        except ValueError as exc:  # parse_proxy's messages name no part of the URL
+            return Usage(), None, f"the channel's proxy is not usable: {exc}"
+    seconds = ctx.settings.relay_timeout or TEST_TIMEOUT_SECONDS
     try:
-        async with ctx.http.post(
-            built.url, data=built.body, headers=built.headers, timeout=timeout
-        ) as resp:
-            body = await resp.read()
-            status = resp.status
-    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        err = RelayError(500, f"Failed to reach the upstream: {exc!r}", "do_request_failed")
+        status, body = await _send(
+            ctx, "POST", built.url, built.headers, built.body, proxy, seconds
+        )
+    except (UpstreamError, OSError, ValueError) as exc:
+        err = RelayError(500, f"Failed to reach the upstream: {_reason(exc)}", "do_request_failed")
         return Usage(), err, ""
     if status != 200:
         return Usage(), upstream_error(channel.status_code_mapping.get(status, status), body), ""
@@ -223,7 +257,7 @@ async def run_channel_test(ctx: AdminContext, row: Row, model: str, user_id: int
     if not key:
         return ProbeOutcome(False, "the channel has no usable key", 0, key_index=index)
     channel = channel_from_row(cast(RowMapping, row), ctx.keyring)
-    usage, error, local = await _send_test(ctx, channel, key, model)
+    usage, error, local = await _send_test(ctx, options, channel, key, model)
     millis = int((time.monotonic() - started) * 1000)
     if local:
         return ProbeOutcome(False, local, 0, key_index=index)
@@ -242,12 +276,16 @@ async def run_channel_test(ctx: AdminContext, row: Row, model: str, user_id: int
 
 
 async def fetch_model_ids(
-    ctx: AdminContext, base_url: str, key: str, headers: Mapping[str, str] | None = None
+    ctx: AdminContext,
+    base_url: str,
+    key: str,
+    headers: Mapping[str, str] | None = None,
+    proxy: str = "",
 ) -> list[str]:
-    """GET <base>/v1/models with the key; the model ids it lists."""
+    """GET <base>/v1/models with the key (through `proxy` if set); the model ids it lists."""
     if not base_url:
         raise ProbeError("base_url is required for this channel type")
-    data = await _get_json(ctx, f"{base_url.rstrip('/')}/v1/models", key, headers)
+    data = await _get_json(ctx, f"{base_url.rstrip('/')}/v1/models", key, headers, proxy)
     items = data.get("data") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ProbeError("the upstream's model list has no data array")
@@ -259,20 +297,23 @@ async def fetch_channel_models(ctx: AdminContext, row: Row) -> list[str]:
     channel = channel_from_row(cast(RowMapping, row), ctx.keyring)
     key = keys[0] if keys else ""
     headers = overridden_headers(channel, key)
-    return await fetch_model_ids(ctx, _base_url(row), key, headers)
+    return await fetch_model_ids(ctx, _base_url(row), key, headers, channel.setting.proxy)
 
 
 async def _get_json(
-    ctx: AdminContext, url: str, key: str, headers: Mapping[str, str] | None = None
+    ctx: AdminContext,
+    url: str,
+    key: str,
+    headers: Mapping[str, str] | None = None,
+    proxy: str = "",
 ) -> Any:
     sent = {"Authorization": f"Bearer {key}", **(headers or {})}
     try:
-        async with ctx.http.get(url, headers=sent, timeout=aiohttp.ClientTimeout(total=30)) as resp:
-            body = await resp.read()
-            if resp.status != 200:
-                raise ProbeError(f"status code: {resp.status}")
-    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-        raise ProbeError(f"request failed: {type(exc).__name__}") from None
+        status, body = await _send(ctx, "GET", url, sent, b"", proxy, GET_TIMEOUT_SECONDS)
+    except (UpstreamError, OSError, ValueError) as exc:
+        raise ProbeError(f"request failed: {_reason(exc)}") from None
+    if status != 200:
+        raise ProbeError(f"status code: {status}")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -289,24 +330,25 @@ def _number(value: Any, what: str) -> float:
         raise ProbeError(f"the upstream's answer has no {what}") from None
 
 
-async def _openai_balance(ctx: AdminContext, base: str, key: str, _o: Options) -> float:
+GetJson = Callable[[str], Awaitable[Any]]  # GET a URL as the channel (key, proxy): its JSON
+
+
+async def _openai_balance(get: GetJson, base: str, _o: Options) -> float:
     """The legacy dashboard endpoints: hard limit minus this period's usage."""
-    sub = await _get_json(ctx, f"{base}/v1/dashboard/billing/subscription", key)
+    sub = await get(f"{base}/v1/dashboard/billing/subscription")
     now = time.gmtime()
     start = time.strftime("%Y-%m-01", now)
     if not (isinstance(sub, dict) and sub.get("has_payment_method")):
         start = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 100 * 86400))
     end = time.strftime("%Y-%m-%d", now)
-    usage = await _get_json(
-        ctx, f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={end}", key
-    )
+    usage = await get(f"{base}/v1/dashboard/billing/usage?start_date={start}&end_date={end}")
     hard = _number(sub.get("hard_limit_usd") if isinstance(sub, dict) else None, "hard limit")
     used = _number(usage.get("total_usage") if isinstance(usage, dict) else None, "usage")
     return hard - used / 100
 
 
-async def _deepseek_balance(ctx: AdminContext, base: str, key: str, _o: Options) -> float:
-    data = await _get_json(ctx, f"{base}/user/balance", key)
+async def _deepseek_balance(get: GetJson, base: str, _o: Options) -> float:
+    data = await get(f"{base}/user/balance")
     infos = data.get("balance_infos") if isinstance(data, dict) else None
     if not isinstance(infos, list) or not infos:
         raise ProbeError("the upstream's answer has no balance_infos")
@@ -314,30 +356,30 @@ async def _deepseek_balance(ctx: AdminContext, base: str, key: str, _o: Options)
     return _number(chosen.get("total_balance"), "total_balance")
 
 
-async def _siliconflow_balance(ctx: AdminContext, base: str, key: str, _o: Options) -> float:
-    data = await _get_json(ctx, f"{base}/v1/user/info", key)
+async def _siliconflow_balance(get: GetJson, base: str, _o: Options) -> float:
+    data = await get(f"{base}/v1/user/info")
     if not isinstance(data, dict) or data.get("code") != 20000:
         message = data.get("message") if isinstance(data, dict) else ""
         raise ProbeError(f"the upstream refused: {message}")
     return _number((data.get("data") or {}).get("totalBalance"), "totalBalance")
 
 
-async def _openrouter_balance(ctx: AdminContext, base: str, key: str, _o: Options) -> float:
-    data = await _get_json(ctx, f"{base}/v1/credits", key)
+async def _openrouter_balance(get: GetJson, base: str, _o: Options) -> float:
+    data = await get(f"{base}/v1/credits")
     credits = (data.get("data") if isinstance(data, dict) else None) or {}
     total = _number(credits.get("total_credits"), "total_credits")
     return total - _number(credits.get("total_usage"), "total_usage")
 
 
-async def _moonshot_balance(ctx: AdminContext, base: str, key: str, o: Options) -> float:
-    data = await _get_json(ctx, f"{base}/v1/users/me/balance", key)
+async def _moonshot_balance(get: GetJson, base: str, o: Options) -> float:
+    data = await get(f"{base}/v1/users/me/balance")
     if not isinstance(data, dict) or not data.get("status") or data.get("code") != 0:
         raise ProbeError("the upstream refused the balance query")
     cny = _number((data.get("data") or {}).get("available_balance"), "available_balance")
     return cny / float(o["USDExchangeRate"])
 
 
-BalanceQuery = Callable[[AdminContext, str, str, Options], Awaitable[float]]
+BalanceQuery = Callable[[GetJson, str, Options], Awaitable[float]]
 BALANCE_QUERIES: dict[int, BalanceQuery] = {
     ChannelType.OPENAI: _openai_balance,
     ChannelType.CUSTOM: _openai_balance,
@@ -358,8 +400,10 @@ async def update_balance(ctx: AdminContext, row: Row) -> float:
             f"balance queries are not supported for this channel type ({type_name(row['type'])})"
         )
     keys = open_keys(ctx, row)
+    proxy = channel_from_row(cast(RowMapping, row), ctx.keyring).setting.proxy
+    get = functools.partial(_get_json, ctx, key=keys[0] if keys else "", proxy=proxy)
     options, _ = await ctx.options()
-    balance = await query(ctx, _base_url(row), keys[0] if keys else "", options)
+    balance = await query(get, _base_url(row), options)
     async with ctx.engine.begin() as conn:
         await record_balance(conn, int(row["id"]), balance)
     return balance

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from relay import events
 from relay.crypto import Keyring
+from relay.http.client import UpstreamClient
 from relay.options import Options
 from relay.quota.service import QuotaService
 from relay.settings import Settings
@@ -25,6 +26,8 @@ class AdminContext:
     quota: QuotaService
     http: aiohttp.ClientSession
     started: float
+    # relay's own client (channel proxies included) for requests made as a channel
+    upstream: UpstreamClient = field(default_factory=UpstreamClient)
 
     async def options(self) -> tuple[Options, dict[str, str]]:
         """The options in force (typed) and the raw rows, read fresh from SQL."""

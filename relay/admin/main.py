@@ -110,6 +110,7 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     await flusher.close()
     errors.uninstall()
     await ctx.http.close()
+    await ctx.upstream.close()
     await redis.aclose()
     await engine.dispose()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import orjson
 
 from relay.billing.ratios import default_tables
-from relay.option_parsers import parse_ratio_map
 from relay.options import OPTION_SPECS, RATIO_TABLES
 
 # Ratio and price tables that `POST /api/option/rest_model_ratio` resets to the built-in defaults.
@@ -74,8 +73,6 @@ NEWAPI_STORED_OPTIONS = frozenset(
         "TurnstileSiteKey",
         "TurnstileSecretKey",
         "QuotaRemindThreshold",
-        "AudioRatio",
-        "AudioCompletionRatio",
         "TopUpLink",
         "DataExportInterval",
         "DataExportDefaultTime",
@@ -166,8 +163,6 @@ def validate_option(key: str, value: str) -> None:
         raise ValueError(f"relay does not support {UNSUPPORTED_SWITCHES[key]}")
     spec = OPTION_SPECS.get(key)
     if spec is None:
-        if key in ("AudioRatio", "AudioCompletionRatio"):
-            parse_ratio_map(value)
         return
     try:
         spec.parse(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from relay._fast.ratio import pre_consume_price, pre_consume_ratio, settle_price, settle_ratio
@@ -31,12 +32,13 @@ class Quote:
     quota_per_unit: float
     hold: int
     free: bool = False  # free model with free pre-consumption off: no wallet checks at all
+    count: int = 1  # a priced model's per-call multiplier: images asked for, then returned
 
     def charge(self, usage: Usage) -> int:
         """The settled quota for this usage (new-api's decimal formula, half away from zero)."""
         if self.use_price:
             return settle_price(
-                self.price, self.quota_per_unit, self.group_ratio, 1.0, usage.total_tokens
+                self.price, self.quota_per_unit, self.group_ratio, self.count, usage.total_tokens
             )
         return settle_ratio(
             usage.prompt_tokens,
@@ -54,6 +56,21 @@ class Quote:
             self.image_ratio,
             self.group_ratio,
         )
+
+    def charge_audio(
+        self, text_in: int, audio_out: int, audio_ratio: float, audio_completion_ratio: float
+    ) -> int:
+        """new-api's audio charge (calculateAudioQuota) of a call with audio tokens: text in
+        plus audio out × audio ratio × audio completion ratio, × model and group ratio."""
+        if self.use_price:
+            return settle_price(self.price, self.quota_per_unit, self.group_ratio)
+        ratio = Decimal(repr(self.model_ratio)) * Decimal(repr(self.group_ratio))
+        audio = Decimal(audio_out) * Decimal(repr(audio_ratio))
+        tokens = Decimal(text_in) + audio * Decimal(repr(audio_completion_ratio))
+        quota = tokens * ratio
+        if ratio != 0 and quota <= 0:
+            return 1
+        return int(quota.to_integral_value(rounding=ROUND_HALF_UP))
 
     def log_other(self) -> dict[str, Any]:
         """The billing fields new-api stores in a consume log's `other`."""
@@ -74,17 +91,24 @@ def make_quote(
     prompt_tokens: int,
     max_tokens: int,
     accept_unset_ratio: bool,
+    price_ratio: float = 1.0,
+    count: int = 1,
 ) -> Quote:
-    """Price a request as new-api's ModelPriceHelper does; raises UnpricedModel."""
+    """Price a request as new-api's ModelPriceHelper does; raises UnpricedModel. A priced
+    model's price is scaled by `price_ratio` (dall-e size and quality) and billed `count`
+    times (images)."""
     ratios = options.ratios
     group_ratio = ratios.group_ratio_of(user_group, using_group)
     qpu = float(options["QuotaPerUnit"])
     price = ratios.price_of(model)
     free_precharge = options["quota_setting.enable_free_model_pre_consume"]
     if price is not None:
+        price *= price_ratio
         free = not free_precharge and (price == 0 or group_ratio == 0)
-        hold = 0 if free else pre_consume_price(price, qpu, group_ratio)
-        return Quote(model, True, price, 0.0, 0.0, 1.0, 1.25, 1.0, group_ratio, qpu, hold, free)
+        hold = 0 if free else pre_consume_price(price, qpu, group_ratio, count)
+        return Quote(
+            model, True, price, 0.0, 0.0, 1.0, 1.25, 1.0, group_ratio, qpu, hold, free, count
+        )
     model_ratio = ratios.model_ratio_of(model)
     if model_ratio is None:
         if not (options["SelfUseModeEnabled"] or accept_unset_ratio):

@@ -122,6 +122,8 @@ class RatioBook:
     cache_ratio: Mapping[str, float] = field(default_factory=dict)
     create_cache_ratio: Mapping[str, float] = field(default_factory=dict)
     image_ratio: Mapping[str, float] = field(default_factory=dict)
+    audio_ratio: Mapping[str, float] = field(default_factory=dict)
+    audio_completion_ratio: Mapping[str, float] = field(default_factory=dict)
     group_ratio: Mapping[str, float] = field(default_factory=dict)
     group_group_ratio: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
@@ -150,6 +152,14 @@ class RatioBook:
 
     def image_ratio_of(self, model: str) -> float:
         return self.image_ratio.get(model, 1.0)
+
+    def audio_ratio_of(self, model: str) -> float:
+        """GetAudioRatio: the normalized name's AudioRatio, else 1."""
+        return self.audio_ratio.get(matching_name(model), 1.0)
+
+    def audio_completion_ratio_of(self, model: str) -> float:
+        """GetAudioCompletionRatio: the normalized name's AudioCompletionRatio, else 1."""
+        return self.audio_completion_ratio.get(matching_name(model), 1.0)
 
     def group_ratio_of(self, user_group: str, using_group: str) -> float:
         """GroupGroupRatio for (user group, using group) if set, else GroupRatio, else 1."""

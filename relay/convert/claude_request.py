@@ -6,7 +6,8 @@ become base64 blocks): the pipeline fetches remote ones first (relay.pipeline.me
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -35,13 +36,28 @@ class ConversionError(ValueError):
     """The request cannot be expressed in the target format (answered as a 400)."""
 
 
+def _default_max_tokens() -> Mapping[str, int]:
+    return {"default": DEFAULT_MAX_TOKENS}
+
+
 @dataclass(frozen=True, slots=True)
 class ClaudeOptions:
-    """new-api's `claude.*` settings that shape OpenAI → Claude requests (their defaults)."""
+    """new-api's `claude.*` settings that shape requests to Claude (their defaults).
 
-    default_max_tokens: int = DEFAULT_MAX_TOKENS
+    `default_max_tokens` maps model names (and "default") to the max_tokens of a request that
+    names none; `model_headers` maps a requested model to headers added upstream."""
+
+    default_max_tokens: Mapping[str, int] = field(default_factory=_default_max_tokens)
     thinking_adapter_enabled: bool = True
     thinking_budget_percentage: float = 0.8
+    model_headers: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def max_tokens_for(self, model: str) -> int:
+        """GetDefaultMaxTokens: the model's entry, else "default" (8192 when that is missing)."""
+        value = self.default_max_tokens.get(model)
+        if value is None:
+            value = self.default_max_tokens.get("default", DEFAULT_MAX_TOKENS)
+        return value
 
 
 # --- Claude → OpenAI Chat ----------------------------------------------------------------------
@@ -323,35 +339,44 @@ def _max_tokens(payload: dict[str, Any]) -> int:
     return 0
 
 
-def _apply_thinking(out: dict[str, Any], payload: dict[str, Any], opts: ClaudeOptions) -> None:
-    model = str(out["model"])
+def _suffix_thinking(
+    out: dict[str, Any], model: str, opts: ClaudeOptions, *, from_pivot: bool
+) -> None:
+    """`model`'s effort suffix (Opus 4.6+) or `-thinking` adapter as Claude thinking settings.
+    A converted (pivot) request also loses top_p, and its `-thinking` overrides any thinking."""
     effort_base = next((model[: -len(s)] for s in EFFORT_SUFFIXES if model.endswith(s)), None)
     if effort_base is not None and model.startswith(_ADAPTIVE_EFFORT_MODELS):
-        effort = model[len(effort_base) + 1 :]
         out["model"] = effort_base
         out["thinking"] = {"type": "adaptive"}
-        out["output_config"] = {"effort": effort}
+        out["output_config"] = {"effort": model[len(effort_base) + 1 :]}
         if effort_base.startswith(_ADAPTIVE_ONLY_MODELS):
             out["thinking"]["display"] = "summarized"
             for key in ("temperature", "top_p", "top_k"):
                 out.pop(key, None)
         else:
-            out.pop("top_p", None)
+            if from_pivot:
+                out.pop("top_p", None)
             out["temperature"] = 1.0
     elif opts.thinking_adapter_enabled and model.endswith(THINKING_SUFFIX):
         base = model[: -len(THINKING_SUFFIX)]
-        if base.startswith(_ADAPTIVE_ONLY_MODELS):
-            out["thinking"] = {"type": "adaptive", "display": "summarized"}
-            out["output_config"] = {"effort": "high"}
-            for key in ("temperature", "top_p", "top_k"):
-                out.pop(key, None)
-        else:
-            out["max_tokens"] = max(out["max_tokens"], THINKING_MIN_MAX_TOKENS)
-            budget = int(out["max_tokens"] * opts.thinking_budget_percentage)
-            out["thinking"] = {"type": "enabled", "budget_tokens": budget}
-            out.pop("top_p", None)
-            out["temperature"] = 1.0
+        if from_pivot or out.get("thinking") is None:
+            if base.startswith(_ADAPTIVE_ONLY_MODELS):
+                out["thinking"] = {"type": "adaptive", "display": "summarized"}
+                out["output_config"] = {"effort": "high"}
+                for key in ("temperature", "top_p", "top_k"):
+                    out.pop(key, None)
+            else:
+                out["max_tokens"] = max(out["max_tokens"], THINKING_MIN_MAX_TOKENS)
+                budget = int(out["max_tokens"] * opts.thinking_budget_percentage)
+                out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+                if from_pivot:
+                    out.pop("top_p", None)
+                out["temperature"] = 1.0
         out["model"] = base
+
+
+def _apply_thinking(out: dict[str, Any], payload: dict[str, Any], opts: ClaudeOptions) -> None:
+    _suffix_thinking(out, str(out["model"]), opts, from_pivot=True)
     effort_budget = EFFORT_BUDGETS.get(str(payload.get("reasoning_effort")))
     if effort_budget:
         out["thinking"] = {"type": "enabled", "budget_tokens": effort_budget}
@@ -362,6 +387,28 @@ def _apply_thinking(out: dict[str, Any], payload: dict[str, Any], opts: ClaudeOp
             out["thinking"] = {"type": "enabled", "budget_tokens": tokens}
 
 
+def adapt_claude_request(
+    payload: dict[str, Any], model: str, options: ClaudeOptions | None = None
+) -> dict[str, Any] | None:
+    """new-api's rules for a Claude client's request to Claude (claude_handler), for upstream
+    `model`: the default max_tokens when none (or 0) is given, effort suffixes of Opus 4.6+,
+    the `-thinking` adapter. None when none applies (the client's bytes can go up as they are)."""
+    opts = options or ClaudeOptions()
+    max_tokens = payload.get("max_tokens")
+    suffixed = (opts.thinking_adapter_enabled and model.endswith(THINKING_SUFFIX)) or (
+        model.startswith(_ADAPTIVE_EFFORT_MODELS) and model.endswith(EFFORT_SUFFIXES)
+    )
+    if max_tokens not in (None, 0) and not suffixed:
+        return None
+    out = {**payload, "model": model}
+    if max_tokens in (None, 0):
+        out["max_tokens"] = opts.max_tokens_for(model)
+    elif not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+        raise ConversionError("max_tokens must be an integer")
+    _suffix_thinking(out, model, opts, from_pivot=False)
+    return out
+
+
 def openai_to_claude_request(
     payload: dict[str, Any], options: ClaudeOptions | None = None
 ) -> dict[str, Any]:
@@ -370,7 +417,7 @@ def openai_to_claude_request(
     out: dict[str, Any] = {"model": payload.get("model")}
     if payload.get("temperature") is not None:
         out["temperature"] = payload["temperature"]
-    out["max_tokens"] = _max_tokens(payload) or opts.default_max_tokens
+    out["max_tokens"] = _max_tokens(payload) or opts.max_tokens_for(str(out["model"]))
     for key in ("top_p", "top_k"):
         if payload.get(key) is not None:
             out[key] = payload[key]

@@ -47,6 +47,10 @@ class ClaudeToOpenAIStream:
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         }
 
+    def text_template(self) -> dict[str, Any]:
+        """The chunk a text_delta becomes, its text emptied."""
+        return self._chunk({"content": ""})
+
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
         if kind == "message_start":
@@ -123,6 +127,19 @@ class _Block(Enum):
     TEXT = 1
     THINKING = 2
     TOOLS = 3
+
+
+def _text_delta(kind: _Block, index: int, text: str) -> dict[str, Any]:
+    if kind is _Block.TEXT:
+        delta = {"type": "text_delta", "text": text}
+    else:
+        delta = {"type": "thinking_delta", "thinking": text}
+    return {"type": "content_block_delta", "index": index, "delta": delta}
+
+
+def text_delta_event(index: int, text: str) -> dict[str, Any]:
+    """The content_block_delta a text delta of the open text block `index` becomes."""
+    return _text_delta(_Block.TEXT, index, text)
 
 
 class OpenAIToClaudeStream:
@@ -213,11 +230,14 @@ class OpenAIToClaudeStream:
             out.append(
                 {"type": "content_block_start", "index": self._index, "content_block": empty}
             )
-        if kind is _Block.TEXT:
-            delta = {"type": "text_delta", "text": text}
-        else:
-            delta = {"type": "thinking_delta", "thinking": text}
-        out.append({"type": "content_block_delta", "index": self._index, "delta": delta})
+        out.append(_text_delta(kind, self._index, text))
+
+    def text_block(self) -> int | None:
+        """The block a plain text delta only continues (its event is then the one
+        `text_delta_event` gives), or None when such a delta would start or end something."""
+        if self._started and not self._finished and self._open is _Block.TEXT:
+            return self._index
+        return None
 
     def _tools(self, calls: list[Any], out: list[dict[str, Any]]) -> None:
         if self._open is not _Block.TOOLS:

@@ -35,6 +35,10 @@ def _default_safety() -> dict[str, str]:
     return {"default": "OFF"}
 
 
+def _default_versions() -> dict[str, str]:
+    return {"default": "v1beta", "gemini-1.0-pro": "v1"}
+
+
 @dataclass(frozen=True, slots=True)
 class GeminiOptions:
     """new-api's `gemini.*` settings that change a conversion (defaults as new-api's)."""
@@ -44,6 +48,11 @@ class GeminiOptions:
     thinking_adapter: bool = False
     thinking_budget_percentage: float = 0.6
     imagine_models: tuple[str, ...] = DEFAULT_IMAGINE_MODELS
+    version_settings: Mapping[str, str] = field(default_factory=_default_versions)
+
+    def api_version(self, model: str) -> str:
+        """The URL's API version for a model: its entry, else "default" (else v1beta)."""
+        return self.version_settings.get(model) or self.version_settings.get("default") or "v1beta"
 
     def safety_threshold(self, category: str) -> str:
         """The category's own threshold, else the `default` entry, else OFF."""

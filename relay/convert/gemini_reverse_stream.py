@@ -62,6 +62,13 @@ class OpenAIToGeminiStream:
             out.append(self._finish_event())
         return out
 
+    def text_event(self, text: str) -> dict[str, Any] | None:
+        """The one event a plain text chunk becomes, or None when it would also release the
+        waiting finish event."""
+        if self._finishes and self._usage is not None:
+            return None
+        return self._event([self._candidate(0, [{"text": text}], None)], None)
+
     def _collect_calls(self, index: int, delta: dict[str, Any], where: str) -> None:
         for j, fragment in enumerate(opt_list(delta.get("tool_calls"), f"{where}.tool_calls")):
             fragment = obj(fragment, f"{where}.tool_calls[{j}]")

@@ -63,8 +63,7 @@ class GeminiToOpenAIStream:
         self._finished = False
         self._saw_tool_call = False
         self._tool_indexes: dict[int, int] = {}  # choice index → next tool call index
-        self._usage: dict[str, Any] | None = None
-        self._relay_usage: Usage | None = None
+        self._metadata: dict[str, Any] | None = None  # the last usageMetadata with tokens
         self.image_count = 0
         self.block_reason: str | None = None
 
@@ -89,10 +88,7 @@ class GeminiToOpenAIStream:
             feedback = opt_obj(event.get("promptFeedback"), "promptFeedback")
             if isinstance(feedback.get("blockReason"), str):
                 self.block_reason = feedback["blockReason"]
-        metadata = event.get("usageMetadata")
-        if has_usage_tokens(metadata):
-            read = gemini_usage(metadata, self._fallback)
-            self._usage, self._relay_usage = read.openai, read.usage
+        self.read_usage(event.get("usageMetadata"))
         out: list[dict[str, Any]] = []
         if not self._started:
             self._started = True
@@ -109,6 +105,54 @@ class GeminiToOpenAIStream:
         if stop and not self._finished:
             out.append(self._stop_chunk())
         return out
+
+    def read_usage(self, metadata: Any) -> bool:
+        """Keep an event's usageMetadata if it has tokens (it is read when usage is asked
+        for); returns whether it was kept."""
+        if type(metadata) is dict:
+            total = metadata.get("totalTokenCount")
+            if (type(total) is int and total) or has_usage_tokens(metadata):
+                self._metadata = metadata
+                return True
+        return False
+
+    def _read(self) -> tuple[dict[str, Any], Usage] | None:
+        if self._metadata is None:
+            return None
+        read = gemini_usage(self._metadata, self._fallback)
+        return read.openai, read.usage
+
+    def text_template(self) -> dict[str, Any]:
+        """The chunk a plain text event becomes, its text emptied."""
+        return self._chunk([self._choice(0, {"content": ""}, None)])
+
+    def text_of(self, event: dict[str, Any]) -> str | None:
+        """The text of an event that is one plain text part of candidate 0 after the first
+        event, taken as `feed` would take it (its chunk is text_template's with the text);
+        None, and nothing taken, for any other event."""
+        candidates = event.get("candidates")
+        if not self._started or type(candidates) is not list or len(candidates) != 1:
+            return None
+        candidate = candidates[0]
+        if type(candidate) is not dict or candidate.get("finishReason") is not None:
+            return None
+        index = candidate.get("index")
+        content = candidate.get("content")
+        if (index is not None and index != 0) or type(index) is bool or type(content) is not dict:
+            return None
+        parts = content.get("parts")
+        if type(parts) is not list or len(parts) != 1:
+            return None
+        part = parts[0]
+        if type(part) is not dict or len(part) != 1:
+            return None
+        text = part.get("text")
+        if type(text) is not str or not text or text == "\n":
+            return None
+        self.read_usage(event.get("usageMetadata"))
+        if self._sink is not None:
+            self._sink(text)
+        return text
 
     def _convert(self, candidate: dict[str, Any], where: str) -> dict[str, Any]:
         index = count(candidate.get("index"))
@@ -153,8 +197,9 @@ class GeminiToOpenAIStream:
         if not self._started:
             return []
         out = [] if self._finished else [self._stop_chunk()]
-        if self._usage is not None:
-            out.append(self.usage_chunk(self._usage))
+        read = self._read()
+        if read is not None:
+            out.append(self.usage_chunk(read[0]))
         return out
 
     def usage_chunk(self, usage: dict[str, Any]) -> dict[str, Any]:
@@ -163,4 +208,5 @@ class GeminiToOpenAIStream:
 
     def usage(self) -> Usage | None:
         """The usage Gemini reported (the last usageMetadata with tokens), if any."""
-        return self._relay_usage
+        read = self._read()
+        return None if read is None else read[1]

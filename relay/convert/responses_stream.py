@@ -236,10 +236,43 @@ class ChatToResponsesStream:
             )
             events.append(self._event(spec.part_event + ".added", **where, part=part))
         item.text.append(delta)
+        events.append(self._delta_event(item, delta, self._seq))
+        self._seq += 1
+        return events
+
+    @staticmethod
+    def _delta_event(item: _Item, delta: str, seq: Any) -> dict[str, Any]:
+        spec = _TEXT_KINDS[item.kind]
         where = {"item_id": item.id, "output_index": item.index, spec.index_key: 0}
         extra: dict[str, list[Any]] = {key: [] for key in spec.empty_lists}
-        events.append(self._event(spec.text_event + ".delta", **where, delta=delta, **extra))
-        return events
+        kind = spec.text_event + ".delta"
+        return {"type": kind, "sequence_number": seq, **where, "delta": delta, **extra}
+
+    def text_item(self) -> tuple[str, int] | None:
+        """The open message (id, output index) a plain text delta only continues, else None."""
+        item = self._open
+        if not self._started or self._finished or item is None or item.kind != "message":
+            return None
+        return item.id, item.index
+
+    def text_delta_event(self, text: str, seq: Any) -> dict[str, Any] | None:
+        """The event a plain text delta becomes while it only continues the open message
+        (numbered `seq`, not taken yet), else None."""
+        item = self._open
+        if self.text_item() is None or item is None:
+            return None
+        return self._delta_event(item, text, seq)
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the next event."""
+        return self._seq
+
+    def took_texts(self, texts: list[str]) -> None:
+        """Plain text deltas written as `text_delta_event` gave them: the message grows."""
+        if self._open is not None:
+            self._open.text.extend(texts)
+        self._seq += len(texts)
 
     def _close_open(self) -> list[dict[str, Any]]:
         item, self._open = self._open, None

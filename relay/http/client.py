@@ -1,4 +1,5 @@
-"""The upstream HTTP/1.1 client: pooled keep-alive connections per host on uvloop + llhttp.
+"""The upstream HTTP/1.1 client: pooled keep-alive connections per host (and proxy) on
+uvloop + llhttp.
 
 A response is read whole (`read`) or as it arrives (`chunks`, for SSE), with back-pressure
 (reading pauses while too much is buffered), an idle-read timeout reset by every byte, and a
@@ -18,6 +19,8 @@ from collections.abc import AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 import httptools
+
+from relay.http.proxy import ProxyFailed, ProxySpec, connect_tunnel, parse_proxy, socks_tunnel
 
 _CLOSED_BEFORE_ANSWER = "upstream closed the connection before answering"
 BUFFER_HIGH = 1024 * 1024  # pause reading the upstream above this many unread bytes
@@ -287,12 +290,24 @@ class UpstreamResponse:
 
 
 class Pool:
-    """Idle keep-alive connections to one (scheme, host, port)."""
+    """Idle keep-alive connections to one (scheme, host, port), direct or through one proxy."""
 
-    def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        proxy: ProxySpec | None,
+        proxy_tls: ssl.SSLContext,
+    ) -> None:
         self.host = host
         self.port = port
         self.ssl = ssl_context
+        self.proxy = proxy
+        self.proxy_tls = proxy_tls  # for https:// proxies
+        # An http:// upstream behind an HTTP proxy is asked in absolute form, on a
+        # connection to the proxy itself; every other proxied pool holds tunnels.
+        self.absolute_form = proxy is not None and proxy.is_http and ssl_context is None
         self.idle: collections.deque[_Connection] = collections.deque()
 
     def put_back(self, conn: _Connection) -> None:
@@ -316,19 +331,61 @@ class Pool:
         return None
 
     async def connect(self, seconds: float | None) -> _Connection:
-        """A new connection, or UpstreamTimeout after `seconds`."""
-        loop = asyncio.get_running_loop()
-        coro = loop.create_connection(
-            lambda: _Connection(self),
-            self.host,
-            self.port,
-            ssl=self.ssl,
-            server_hostname=self.host if self.ssl else None,
-        )
+        """A new connection, or UpstreamTimeout after `seconds` (proxy included)."""
         try:
-            _, conn = await asyncio.wait_for(coro, seconds)
+            return await asyncio.wait_for(self._open(), seconds)
         except TimeoutError:
             raise UpstreamTimeout(f"connecting to {self.host}:{self.port} timed out") from None
+        except ProxyFailed as exc:
+            raise UpstreamError(str(exc)) from None
+
+    async def _open(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        proxy = self.proxy
+        if proxy is None:
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self),
+                self.host,
+                self.port,
+                ssl=self.ssl,
+                server_hostname=self.host if self.ssl else None,
+            )
+            return conn
+        if self.absolute_form:
+            tls = self.proxy_tls if proxy.tls else None
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self),
+                proxy.host,
+                proxy.port,
+                ssl=tls,
+                server_hostname=proxy.host if tls else None,
+            )
+            return conn
+        if proxy.is_http:  # an https upstream: TLS inside the CONNECT tunnel
+            assert self.ssl is not None
+            transport = await connect_tunnel(proxy, self.host, self.port, self.proxy_tls)
+            conn = _Connection(self)
+            try:
+                tls_transport = await loop.start_tls(
+                    transport, conn, self.ssl, server_hostname=self.host
+                )
+            except BaseException:
+                transport.close()
+                raise
+            assert tls_transport is not None
+            conn.connection_made(tls_transport)
+            return conn
+        sock = await socks_tunnel(proxy, self.host, self.port)
+        try:
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self),
+                sock=sock,
+                ssl=self.ssl,
+                server_hostname=self.host if self.ssl else None,
+            )
+        except BaseException:
+            sock.close()
+            raise
         return conn
 
 
@@ -336,17 +393,18 @@ class UpstreamClient:
     """One per worker: connection pools by origin, shared by all requests."""
 
     def __init__(self, *, verify_tls: bool = True) -> None:
-        self._pools: dict[tuple[str, str, int], Pool] = {}
+        self._pools: dict[tuple[ProxySpec | None, str, str, int], Pool] = {}
         self._ssl = ssl.create_default_context()
         if not verify_tls:
             self._ssl.check_hostname = False
             self._ssl.verify_mode = ssl.CERT_NONE
 
-    def _pool(self, scheme: str, host: str, port: int) -> Pool:
-        key = (scheme, host, port)
+    def _pool(self, proxy: ProxySpec | None, scheme: str, host: str, port: int) -> Pool:
+        key = (proxy, scheme, host, port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = Pool(host, port, self._ssl if scheme == "https" else None)
+            ssl_context = self._ssl if scheme == "https" else None
+            pool = self._pools[key] = Pool(host, port, ssl_context, proxy, self._ssl)
         return pool
 
     async def request(
@@ -359,15 +417,21 @@ class UpstreamClient:
         connect_timeout: float | None = 30.0,
         read_timeout: float | None = None,
         total_timeout: float | None = None,
+        proxy: str = "",
     ) -> UpstreamResponse:
-        """Send a request and wait for the response's status and headers."""
+        """Send a request and wait for the response's status and headers; `proxy` is a
+        channel's proxy URL (ValueError when it is not a usable one)."""
         scheme, host, port, target, host_header = _split_url(url)
+        pool = self._pool(parse_proxy(proxy) if proxy else None, scheme, host, port)
+        if pool.absolute_form:
+            target = f"{scheme}://{host_header}{target}"
         lines = [f"{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n"]
+        if pool.absolute_form and pool.proxy is not None and pool.proxy.authorization:
+            lines.append(f"Proxy-Authorization: {pool.proxy.authorization}\r\n")
         for name, value in headers.items():
             lines.append(f"{name}: {_check_header(value)}\r\n")
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         head = "".join(lines).encode("latin-1", "strict")
-        pool = self._pool(scheme, host, port)
         deadline = time.monotonic() + total_timeout if total_timeout else None
         conn = pool.take()
         if conn is not None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 import httptools
 
 from relay.http.body import BodyTooLarge, decompress
+from relay.http.websocket import WebSocket, accept_head
 
 log = logging.getLogger("relay.http")
 
@@ -60,7 +61,7 @@ class Request:
     """One parsed request, body included (already decompressed and capped)."""
 
     __slots__ = ("_query", "body", "body_error", "headers", "keep_alive", "method", "path",
-                 "peer", "query_string", "responder", "transport")  # fmt: skip
+                 "peer", "query_string", "responder", "transport", "upgrade")  # fmt: skip
 
     def __init__(
         self,
@@ -83,6 +84,7 @@ class Request:
         self.keep_alive = keep_alive
         self.transport = transport
         self.responder: Responder | None = None  # set when its handling starts
+        self.upgrade: Upgrade | None = None  # set when the client asked to switch protocols
         self._query: dict[str, str] | None = None
 
     @property
@@ -173,6 +175,42 @@ class Responder:
             await self._conn.drain()
 
 
+class Upgrade:
+    """A request's ask to switch protocols: the handler may `accept` it as a WebSocket, else
+    its ordinary response is sent and the connection closes. Bytes the client sends meanwhile
+    are held for the WebSocket."""
+
+    __slots__ = ("_conn", "_held", "_key")
+
+    def __init__(self, conn: HttpServerProtocol, key: str) -> None:
+        self._conn = conn
+        self._key = key  # Sec-WebSocket-Key
+        self._held: list[bytes] = []
+
+    def hold(self, data: bytes | None) -> None:
+        if data:
+            self._held.append(data)
+
+    def accept(
+        self, responder: Responder, subprotocol: str | None, headers: Iterable[tuple[str, str]]
+    ) -> WebSocket:
+        """Answer 101 (with the client's Sec-WebSocket-Key checked by the caller) and hand the
+        connection over to the returned WebSocket."""
+        conn = self._conn
+        if conn.transport is None or responder.started:
+            raise ConnectionResetError("client disconnected")
+        responder.started = responder.finished = True
+        responder.status = 101
+        conn.write(accept_head(self._key, subprotocol, headers))
+        ws = WebSocket(conn, conn.server.max_body)
+        conn.upgraded = True
+        conn.tunnel = ws.feed
+        for data in self._held:
+            ws.feed(data)
+        self._held = []
+        return ws
+
+
 Handler = Callable[[Request, Responder], Awaitable[None]]
 
 
@@ -239,6 +277,8 @@ class HttpServerProtocol(asyncio.Protocol):
         self._close_after = False
         self.requests = 0  # requests begun on this connection
         self.receiving = False  # between the first byte of a request and its end
+        self.tunnel: Callable[[bytes | None], None] | None = None  # after an upgrade request
+        self.upgraded = False  # the connection now carries a WebSocket
 
     # ---- connection ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -256,7 +296,9 @@ class HttpServerProtocol(asyncio.Protocol):
         self.pending.clear()
         if self.idle_timer is not None:
             self.idle_timer.cancel()
-        if self.task is not None and not self.task.done():
+        if self.tunnel is not None:
+            self.tunnel(None)  # a WebSocket session sees the end and winds down itself
+        if self.task is not None and not self.task.done() and not self.upgraded:
             self.task.cancel()  # the client left: stop its request now (upstream closed too)
 
     def pause_writing(self) -> None:
@@ -308,10 +350,16 @@ class HttpServerProtocol(asyncio.Protocol):
 
     # ---- parsing ---------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel(data)
+            return
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._reject(501, b"protocol upgrade is not supported here")
+        except httptools.HttpParserUpgrade as exc:
+            if self.tunnel is None:
+                self._reject(501, b"protocol upgrade is not supported here")
+            else:  # the rest belongs to the protocol switched to
+                self.tunnel(data[exc.args[0] :])
         except httptools.HttpParserError:
             self._reject(400, b"malformed HTTP request")
 
@@ -356,8 +404,6 @@ class HttpServerProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         assert self.transport is not None
         self.receiving = False
-        if self.parser.should_upgrade():
-            return  # feed_data raises HttpParserUpgrade next: answered 501, never handled
         headers = Headers()
         for name, value in self._headers:
             key = name.decode("latin-1").lower()
@@ -374,6 +420,11 @@ class HttpServerProtocol(asyncio.Protocol):
             self.parser.should_keep_alive() and not self.server.closing,
             self.transport,
         )
+        if self.parser.should_upgrade():
+            # feed_data raises HttpParserUpgrade next; the handler accepts or answers and closes.
+            request.keep_alive = False
+            request.upgrade = Upgrade(self, headers.get("sec-websocket-key", ""))
+            self.tunnel = request.upgrade.hold
         if self._too_large:
             request.body_error = "too_large"
         elif request.body and "content-encoding" in headers:

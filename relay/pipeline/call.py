@@ -7,6 +7,7 @@ from typing import Any
 
 from relay.auth import Principal
 from relay.billing.quote import Quote
+from relay.pipeline.media_request import MediaRequest
 from relay.providers.base import Endpoint, Format
 from relay.quota.service import Hold
 
@@ -36,5 +37,7 @@ class Call:
     first_token_at: float = 0.0
     surface: Format = Format.OPENAI  # the client's format
     client_headers: dict[str, str] = field(default_factory=dict)  # forwarded to the provider
+    client_query: dict[str, str] = field(default_factory=dict)  # likewise (Azure's api-version)
     pivot: dict[str, Any] | None = None  # the request as OpenAI Chat, made when first needed
     pivot_body: bytes = b""
+    media: MediaRequest | None = None  # a media route's request (images, audio, rerank...)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
 import orjson
 
@@ -13,14 +14,16 @@ from relay.errors import RelayError, message, upstream_error
 from relay.http.client import UpstreamError, UpstreamResponse
 from relay.http.server import Reply, Responder
 from relay.pipeline.call import Call
+from relay.pipeline.channel_setting import prompted_payload, whole_answer
+from relay.pipeline.embeddings import crosses, respond_embeddings, upstream_embeddings
 from relay.pipeline.media import inline_remote_images
+from relay.pipeline.media_reply import respond_media
 from relay.pipeline.settle import fallback_usage, settle
 from relay.pipeline.stream import relay_stream
 from relay.pipeline.surface import surface_for
 from relay.pipeline.translate import relay_translated_stream, translated_reply
 from relay.providers.base import Endpoint, Format, Provider, UpstreamCall, speaks
-from relay.providers.registry import provider_for
-from relay.routing import Channel, ModelMappingError, map_model
+from relay.routing import Channel, ChannelSetting, ModelMappingError, map_model
 from relay.worker.context import WorkerContext
 
 # Client endpoints that can meet another format in the pivot (generation requests).
@@ -46,14 +49,14 @@ def should_retry(
     return err.status in codes
 
 
-def _pick_channel(ctx: WorkerContext, call: Call, attempt: int) -> Channel | None:
+def pick_channel(ctx: WorkerContext, call: Call, attempt: int) -> Channel | None:
     routing = ctx.catalog.routing
     if call.pinned_channel is not None:
         return routing.enabled_channel(call.pinned_channel)
     return routing.select(call.using_group, call.model, attempt)
 
 
-def _pick_key(ctx: WorkerContext, channel: Channel) -> str:
+def pick_key(ctx: WorkerContext, channel: Channel) -> str:
     """A multi-key channel's key: random, or round-robin in `polling` mode."""
     if len(channel.keys) == 1:
         return channel.keys[0]
@@ -66,9 +69,12 @@ def _pick_key(ctx: WorkerContext, channel: Channel) -> str:
     return channel.keys[index % len(channel.keys)]
 
 
-async def _prepare_pivot(ctx: WorkerContext, call: Call, provider: Provider, lang: str) -> None:
-    """Make the call's pivot request (once), with remote images inlined for providers that
-    take only inline media (once too: an inlined pivot has no remote URLs left)."""
+async def _prepare_pivot(
+    ctx: WorkerContext, call: Call, provider: Provider, lang: str, prompted: dict[str, Any] | None
+) -> tuple[dict[str, Any], bytes]:
+    """The pivot request and its bytes, with remote images inlined for providers that take
+    only inline media. Made once per call (an inlined pivot has no remote URLs left), or
+    for this attempt from the payload the channel's system prompt changed."""
     if call.endpoint not in _TRANSLATABLE:
         raise RelayError(
             500,
@@ -76,24 +82,52 @@ async def _prepare_pivot(ctx: WorkerContext, call: Call, provider: Provider, lan
             "channel:type_unsupported",
             channel_error=True,
         )
-    if call.pivot is None:
-        call.pivot = surface_for(call.endpoint).request_to_pivot(call.payload)
-        call.pivot_body = call.body if call.pivot is call.payload else orjson.dumps(call.pivot)
+    if prompted is not None:
+        pivot = surface_for(call.endpoint).request_to_pivot(prompted)
+        pivot_body = orjson.dumps(pivot)
+    else:
+        if call.pivot is None:
+            call.pivot = surface_for(call.endpoint).request_to_pivot(call.payload)
+            call.pivot_body = call.body if call.pivot is call.payload else orjson.dumps(call.pivot)
+        pivot, pivot_body = call.pivot, call.pivot_body
     if provider.native is not Format.OPENAI:
-        inlined = await inline_remote_images(ctx.upstream, call.pivot, lang)
+        inlined = await inline_remote_images(ctx.upstream, pivot, lang)
         if inlined is not None:
-            call.pivot, call.pivot_body = inlined, orjson.dumps(inlined)
+            pivot, pivot_body = inlined, orjson.dumps(inlined)
+            if prompted is None:
+                call.pivot, call.pivot_body = pivot, pivot_body
+    return pivot, pivot_body
 
 
-def _upstream_call(
-    call: Call, provider: Provider, upstream_model: str, inject: bool
+async def _upstream_call(
+    ctx: WorkerContext,
+    call: Call,
+    provider: Provider,
+    setting: ChannelSetting,
+    upstream_model: str,
+    inject: bool,
+    lang: str,
 ) -> UpstreamCall:
     """The request in the provider's native format when the client speaks it (bytes pass
-    through), else the pivot (OpenAI Chat) made by _prepare_pivot."""
-    native = speaks(provider, call.surface)
+    through unless the channel's system prompt changes them), else the pivot (OpenAI Chat);
+    with pass_through_body_enabled, the client's bytes whatever the formats; embeddings in
+    the other format, converted."""
+    if crosses(call, provider):
+        return upstream_embeddings(call, provider.native, upstream_model)
+    native = speaks(provider, call.surface, upstream_model)
     body, payload = call.body, call.payload
-    if not native and call.pivot is not None:
-        body, payload = call.pivot_body, call.pivot
+    form = call.media.form if call.media is not None else None
+    if form is not None and upstream_model != call.model:
+        body = form.with_field("model", upstream_model)  # the files go up as they came
+    prompted = None
+    if not setting.pass_through_body:
+        prompted = prompted_payload(
+            setting, provider, call.endpoint, call.surface, call.payload, upstream_model
+        )
+        if not native:
+            payload, body = await _prepare_pivot(ctx, call, provider, lang, prompted)
+        elif prompted is not None:
+            payload = prompted
     return UpstreamCall(
         endpoint=call.endpoint if native else Endpoint.CHAT,
         body=body,
@@ -104,6 +138,9 @@ def _upstream_call(
         inject_usage=inject,
         format=call.surface if native else Format.OPENAI,
         client_headers=call.client_headers,
+        edited=native and prompted is not None,
+        pass_through=setting.pass_through_body or form is not None,
+        client_query=call.client_query,
     )
 
 
@@ -123,15 +160,18 @@ async def _respond_whole(
             500, message("upstream_bad_body", lang, error=str(exc)), "bad_response_body"
         ) from None
     call.first_token_at = time.time()
+    if crosses(call, provider):
+        return await respond_embeddings(ctx, call, channel.id, provider, data, lang)
     usage = provider.parse_usage(call.endpoint, data) if isinstance(data, dict) else None
     if usage is None or usage.prompt_tokens + usage.cached_tokens + usage.cache_write_tokens == 0:
         texts = provider.response_text(call.endpoint, data) if isinstance(data, dict) else []
         count = ctx.tokenizer.counter_for(call.model)
         usage = fallback_usage(ctx, call, sum(count(t) for t in texts))
     await settle(ctx, call, channel.id, usage)
-    if not speaks(provider, call.surface) and isinstance(data, dict):
+    if not speaks(provider, call.surface, call.upstream_model) and isinstance(data, dict):
         return translated_reply(call, provider, data, usage)
     content_type = upstream.headers.get("content-type", "application/json")
+    body = whole_answer(channel.setting, provider, call.endpoint, body, data)
     return Reply(
         200, body, [("Content-Type", content_type), ("X-Oneapi-Request-Id", call.request_id)]
     )
@@ -146,11 +186,11 @@ async def forward(
     codes = options["AutomaticRetryStatusCodes"]
     last: RelayError | None = None
     for attempt in range(attempts):
-        channel = _pick_channel(ctx, call, attempt)
+        channel = pick_channel(ctx, call, attempt)
         if channel is None:
             break
         call.tried_channels.append(channel.id)
-        provider = provider_for(channel.type)
+        provider = ctx.catalog.providers.get(channel.type)
         key = ""
         answered = False  # the upstream said 200: the attempt counts as healthy
         try:
@@ -173,14 +213,15 @@ async def forward(
                 and ctx.settings.force_stream_option
                 and not call.client_wants_usage
                 and provider.injects_usage()
+                and not channel.setting.pass_through_body
+                and call.media is None  # media streams (speech, images) report usage anyway
             )
-            key = _pick_key(ctx, channel)
+            key = pick_key(ctx, channel)
             try:
-                if not speaks(provider, call.surface):
-                    await _prepare_pivot(ctx, call, provider, lang)
-                built = provider.build_request(
-                    channel, key, _upstream_call(call, provider, upstream_model, inject)
+                upstream_call = await _upstream_call(
+                    ctx, call, provider, channel.setting, upstream_model, inject, lang
                 )
+                built = provider.build_request(channel, key, upstream_call)
             except ConversionError as exc:
                 raise RelayError(
                     400,
@@ -197,6 +238,7 @@ async def forward(
                     built.body,
                     read_timeout=ctx.settings.streaming_timeout if call.stream else None,
                     total_timeout=ctx.settings.relay_timeout or None,
+                    proxy=channel.setting.proxy,
                 )
             except (UpstreamError, OSError, ValueError) as exc:
                 raise RelayError(
@@ -218,8 +260,13 @@ async def forward(
             if options["AutomaticDisableChannelEnabled"]:
                 health.report(ctx, channel.id, key, False)
             call.upstream_request_id = upstream.headers.get("x-request-id", "")
+            if call.media is not None:
+                try:
+                    return await respond_media(ctx, call, channel, upstream, lang)
+                finally:
+                    upstream.release()
             if call.stream and responder is not None:
-                if speaks(provider, call.surface):
+                if speaks(provider, call.surface, upstream_model):
                     await relay_stream(ctx, call, responder, channel, provider, upstream, inject)
                 else:
                     await relay_translated_stream(ctx, call, responder, channel, provider, upstream)

@@ -17,6 +17,7 @@ from relay.billing.quote import UnpricedModel, make_quote
 from relay.billing.ratios import matching_name
 from relay.errors import RelayError, message
 from relay.pipeline.call import Call
+from relay.pipeline.media_request import MediaRequest
 from relay.providers.base import Endpoint
 from relay.quota.service import Limits, QuotaRefused, Refusal
 from relay.tokenizer import estimate_prompt
@@ -157,9 +158,11 @@ async def intake(
     client_ip: str,
     lang: str,
     path_model: str = "",
+    media: MediaRequest | None = None,
 ) -> Call:
-    """Validate and price the request and take its hold; raises RelayError."""
-    payload = parse_payload(body, lang)
+    """Validate and price the request and take its hold; raises RelayError. A media route
+    brings its request already read (`media`: payload, prompt count, image factors)."""
+    payload = media.payload if media is not None else parse_payload(body, lang)
     model = path_model or payload.get("model")
     if not isinstance(model, str) or not model:
         raise RelayError(400, message("model_required", lang))
@@ -185,7 +188,10 @@ async def intake(
     stream = payload.get("stream") is True and endpoint is not Endpoint.EMBEDDINGS
     options = payload.get("stream_options")
     wants_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    prompt_estimate = estimate_prompt(endpoint, payload, model)
+    if media is not None:
+        stream, wants_usage, prompt_estimate = media.stream, False, media.prompt_tokens
+    else:
+        prompt_estimate = estimate_prompt(endpoint, payload, model)
     try:
         quote = make_quote(
             catalog.options,
@@ -193,8 +199,10 @@ async def intake(
             principal.user_group,
             group,
             prompt_estimate,
-            _max_tokens(payload),
+            media.max_tokens if media is not None else _max_tokens(payload),
             principal.accept_unset_ratio,
+            media.price_ratio if media is not None else 1.0,
+            media.count if media is not None else 1,
         )
     except UnpricedModel:
         msg_id = "price_unset_admin" if principal.is_admin else "price_unset"
@@ -216,6 +224,7 @@ async def intake(
         quote=quote,
         prompt_estimate=prompt_estimate,
         pinned_channel=pinned,
+        media=media,
     )
     ctx.metrics.track(call)
     try:

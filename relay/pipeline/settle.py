@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import msgpack
@@ -22,12 +23,21 @@ def fallback_usage(ctx: WorkerContext, call: Call, completion_tokens: int) -> Us
     return Usage(prompt_tokens=prompt, completion_tokens=completion_tokens)
 
 
-def log_record(call: Call, channel_id: int, usage: Usage, quota: int, node_name: str = "") -> bytes:
+def log_record(
+    call: Call,
+    channel_id: int,
+    usage: Usage,
+    quota: int,
+    node_name: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> bytes:
     """The msgpack usage record the admin process writes into `logs` (node_name goes only to
-    the dashboard's quota_data bucket)."""
+    the dashboard's quota_data bucket; `extra` adds fields to `other`)."""
     now = time.time()
     p = call.principal
     other: dict[str, Any] = call.quote.log_other()
+    if extra:
+        other.update(extra)
     other["cache_tokens"] = usage.cached_tokens
     if call.first_token_at:
         other["frt"] = round((call.first_token_at - call.started) * 1000)
@@ -61,15 +71,24 @@ def log_record(call: Call, channel_id: int, usage: Usage, quota: int, node_name:
     )
 
 
-async def settle(ctx: WorkerContext, call: Call, channel_id: int, usage: Usage) -> int:
-    """Charge the call (a client that goes away cannot stop it: see QuotaService.settle)."""
+async def settle(
+    ctx: WorkerContext,
+    call: Call,
+    channel_id: int,
+    usage: Usage,
+    quota: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> int:
+    """Charge the call (a client that goes away cannot stop it: see QuotaService.settle);
+    `quota` when the caller priced the usage itself, `extra` for the log's `other`."""
     hold, call.hold = call.hold, None
     if hold is None:
         return 0
-    quota = call.quote.charge(usage)
+    if quota is None:
+        quota = call.quote.charge(usage)
     record = b""
     if ctx.catalog.options["LogConsumeEnabled"]:
-        record = log_record(call, channel_id, usage, quota, ctx.settings.node_name)
+        record = log_record(call, channel_id, usage, quota, ctx.settings.node_name, extra)
     await ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
     ctx.metrics.settled(call, channel_id, usage, quota)
     return quota

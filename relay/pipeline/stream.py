@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from relay._fast.sse import SSEDecoder, SSEEvent, SSELineTooLong
 from relay._fast.tokens import StreamTokenCounter
 from relay.http.client import UpstreamError, UpstreamResponse
 from relay.http.server import Responder
 from relay.pipeline.call import Call
+from relay.pipeline.channel_setting import stream_framer
 from relay.pipeline.settle import fallback_usage, settle
 from relay.pipeline.surface import Surface, surface_for
-from relay.providers.base import Provider, StreamObserver, Usage
+from relay.providers.base import Endpoint, Provider, StreamObserver, Usage
+from relay.providers.openai.convert import openai_usage_of
 from relay.routing import Channel
 from relay.tokenizer import TOKENS_PER_TOOL_CALL
 from relay.worker.context import WorkerContext
@@ -29,6 +36,9 @@ from relay.worker.context import WorkerContext
 log = logging.getLogger("relay.stream")
 
 MAX_SSE_LINE = 128 * 1024 * 1024
+# The OpenAI endpoints whose passed-through streams end with a usage chunk when the client
+# asked for one (new-api's OpenaiStreamHandler).
+_USAGE_CHUNK_ENDPOINTS = frozenset({Endpoint.CHAT, Endpoint.COMPLETIONS})
 
 
 def _ends_event(chunk: bytes) -> bool:
@@ -38,18 +48,33 @@ def _ends_event(chunk: bytes) -> bool:
 class _Relay:
     """The state of one stream being relayed."""
 
-    def __init__(self, observer: StreamObserver, out: Responder, surface: Surface) -> None:
+    def __init__(
+        self,
+        observer: StreamObserver,
+        out: Responder,
+        surface: Surface,
+        framer: Callable[[SSEEvent], bytes] | None = None,
+        owes_usage: bool = False,
+    ) -> None:
         self.observer = observer
         self.out = out
         self.surface = surface  # how events are re-framed, and what ends the stream
+        self.framer = framer  # the channel re-serializes every event (force_format...)
         self.decoder = SSEDecoder(MAX_SSE_LINE)
         self.carry = False  # the decoder holds part of an event from an earlier chunk
         self.done = False  # [DONE] was relayed
+        # The client asked for usage: [DONE] waits until it is known whether the upstream
+        # sent usage (new-api then writes its own usage chunk first), the last chunk's data
+        # gives that chunk its id, created and model.
+        self.owes_usage = owes_usage
+        self.last_data = b""
 
     async def chunk(self, chunk: bytes) -> None:
         events = self.decoder.feed(chunk)
         keep = [self.observer.observe(e.data) for e in events]
-        if not self.carry and all(keep) and _ends_event(chunk):
+        if self.owes_usage:
+            self._hold_done(events, keep)
+        if self.framer is None and not self.carry and all(keep) and _ends_event(chunk):
             self.done = self.done or any(e.data == b"[DONE]" for e in events)
             await self.out.write(chunk)
             return
@@ -60,14 +85,54 @@ class _Relay:
         if not events:
             return
         self.done = self.done or any(e.data == b"[DONE]" for e in events)
-        await self.out.write(b"".join(self.surface.frame(e) for e in events))
+        frame = self.framer or self.surface.frame
+        await self.out.write(b"".join(frame(e) for e in events))
 
-    async def finish(self) -> None:
-        """Flush a last event the upstream did not terminate, and end with [DONE] (OpenAI)."""
+    def _hold_done(self, events: list[SSEEvent], keep: list[bool]) -> None:
+        for i, event in enumerate(events):
+            if event.data == b"[DONE]":
+                keep[i] = False
+            elif keep[i]:
+                self.last_data = event.data
+
+    async def flush(self) -> None:
+        """Relay a last event the upstream did not terminate."""
         events = self.decoder.flush()
-        await self._frames([e for e in events if self.observer.observe(e.data)])
+        keep = [self.observer.observe(e.data) for e in events]
+        if self.owes_usage:
+            self._hold_done(events, keep)
+        await self._frames([e for e, k in zip(events, keep, strict=True) if k])
+
+    async def close(self, usage: Usage) -> None:
+        """The usage chunk new-api writes when the client asked for usage and the upstream
+        sent none, then [DONE] (OpenAI) unless it was relayed."""
+        reported = self.observer.usage()
+        if self.owes_usage and (reported is None or reported.total_tokens == 0):
+            await self.out.write(final_usage_frame(self.last_data, usage))
         if not self.done and self.surface.done_frame:
             await self.out.write(self.surface.done_frame)
+
+
+def final_usage_frame(last_data: bytes, usage: Usage) -> bytes:
+    """new-api's GenerateFinalUsageResponse: id, created, model and system_fingerprint of the
+    stream's last chunk, no choices, the billed usage."""
+    try:
+        last = orjson.loads(last_data) if last_data else {}
+    except orjson.JSONDecodeError:
+        last = {}
+    if not isinstance(last, dict):
+        last = {}
+    chunk: dict[str, Any] = {
+        "id": last.get("id", ""),
+        "object": "chat.completion.chunk",
+        "created": last.get("created", 0),
+        "model": last.get("model", ""),
+        "choices": [],
+        "usage": openai_usage_of(usage),
+    }
+    if last.get("system_fingerprint"):
+        chunk["system_fingerprint"] = last["system_fingerprint"]
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
 def stream_usage(
@@ -76,11 +141,28 @@ def stream_usage(
     reported: Usage | None,
     counter: StreamTokenCounter,
     tool_calls: int,
+    flush_text: Callable[[], None],
 ) -> Usage:
     """The usage the upstream reported, else counted here: the streamed text plus new-api's
-    tokens per tool call."""
+    tokens per tool call (`flush_text` hands the held-back text to the counter first). A Claude
+    stream's usage is completed as new-api's HandleStreamFinalResponse does: no output count,
+    or a stream cut before message_delta, takes the counted output (the larger one when cut),
+    and a missing input count the estimate; its cache counts stay."""
+    if reported is not None and reported.anthropic:
+        if reported.partial or not reported.completion_tokens:
+            flush_text()
+            counted = fallback_usage(ctx, call, counter.total() + TOKENS_PER_TOOL_CALL * tool_calls)
+            completion = reported.completion_tokens
+            if not completion or (reported.partial and counted.completion_tokens > completion):
+                completion = counted.completion_tokens
+            prompt = reported.prompt_tokens or counted.prompt_tokens
+            return dataclasses.replace(
+                reported, prompt_tokens=prompt, completion_tokens=completion, partial=False
+            )
+        return reported
     if reported is not None and reported.total_tokens > 0:
         return reported
+    flush_text()
     return fallback_usage(ctx, call, counter.total() + TOKENS_PER_TOOL_CALL * tool_calls)
 
 
@@ -88,9 +170,7 @@ def _usage(
     ctx: WorkerContext, call: Call, observer: StreamObserver, counter: StreamTokenCounter
 ) -> Usage:
     reported = observer.usage()
-    if reported is None or reported.total_tokens == 0:
-        observer.flush_text()  # the held-back text is counted only when it is needed
-    return stream_usage(ctx, call, reported, counter, observer.tool_calls)
+    return stream_usage(ctx, call, reported, counter, observer.tool_calls, observer.flush_text)
 
 
 SSE_HEADERS = [
@@ -187,7 +267,11 @@ async def relay_stream(
     observer = provider.stream_observer(
         call.endpoint, injected and not call.client_wants_usage, counter.feed
     )
-    relay = _Relay(observer, out, surface_for(call.endpoint))
+    framer = stream_framer(channel.setting, provider, call.endpoint, call.surface)
+    owes_usage = call.client_wants_usage and call.endpoint in _USAGE_CHUNK_ENDPOINTS
+    relay = _Relay(observer, out, surface_for(call.endpoint), framer, owes_usage)
     end = await pump(ctx, call, out, channel, upstream, relay.chunk)
-    await write_last(end, relay.finish)
-    await close_stream(ctx, call, out, channel, _usage(ctx, call, observer, counter), end)
+    await write_last(end, relay.flush)
+    usage = _usage(ctx, call, observer, counter)
+    await write_last(end, functools.partial(relay.close, usage))
+    await close_stream(ctx, call, out, channel, usage, end)

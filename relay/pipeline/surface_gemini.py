@@ -15,6 +15,7 @@ from relay._fast.sse import SSEEvent
 from relay.convert.gemini_common import GeminiConversionError
 from relay.convert.gemini_reverse import gemini_to_openai_request, openai_to_gemini_response
 from relay.convert.gemini_reverse_stream import OpenAIToGeminiStream
+from relay.convert.text_stream import MARK, TextForm, cut_form
 from relay.errors import RelayError, message
 from relay.pipeline.call import Call
 from relay.providers.base import Format, Usage
@@ -27,11 +28,26 @@ def gemini_frames(events: list[dict[str, Any]]) -> bytes:
 
 
 class GeminiClientStream:
+    wants_texts = False
+
     def __init__(self, prompt_estimate: int) -> None:
         self._machine = OpenAIToGeminiStream(prompt_estimate=prompt_estimate)
+        self._form: TextForm | None = None  # the same for the whole stream once cut
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
         return gemini_frames(self._machine.feed(chunk))
+
+    def text_form(self, template: dict[str, Any] | None) -> TextForm | None:
+        """How the next plain text chunk is written: one text event."""
+        event = self._machine.text_event(MARK)
+        if event is None:
+            return None
+        if self._form is None:
+            self._form = cut_form(gemini_frames([event]))
+        return self._form
+
+    def took_texts(self, texts: list[str] | None) -> None:
+        """Text events change nothing in the machine's state."""
 
     def finish(self, usage: Usage) -> bytes:
         # The billed usage as a last usage chunk: it releases a finish event still waiting

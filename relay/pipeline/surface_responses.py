@@ -16,6 +16,7 @@ from relay.convert.responses_common import ResponsesConversionError
 from relay.convert.responses_request import responses_to_chat_request
 from relay.convert.responses_response import chat_to_responses_response
 from relay.convert.responses_stream import ChatToResponsesStream, sse_frame
+from relay.convert.text_stream import MARK, TextForm, cut_form, seq_mark
 from relay.pipeline.call import Call
 from relay.providers.base import Format, Usage
 
@@ -53,8 +54,25 @@ def _reasoning_tokens(pivot: dict[str, Any]) -> int:
 class ResponsesClientStream:
     """Pivot chunks as Responses events; the closing response.completed carries the usage."""
 
+    wants_texts = True
+
     def __init__(self, response_id: str, created: int, model: str, request: dict[str, Any]) -> None:
         self._machine = ChatToResponsesStream(response_id, created, model, request)
+        self._form: tuple[object, TextForm | None] = (None, None)  # the last form, by item
+
+    def text_form(self, template: dict[str, Any] | None) -> TextForm | None:
+        """How the next plain text delta is written, while it only continues the message."""
+        item = self._machine.text_item()
+        if item is None:
+            return None
+        if self._form[0] != item:
+            event = self._machine.text_delta_event(MARK, seq_mark())
+            self._form = (item, None if event is None else cut_form(sse_frame(event), 0))
+        form = self._form[1]
+        return None if form is None else TextForm(form.head, self._machine.seq, form.mid, form.tail)
+
+    def took_texts(self, texts: list[str] | None) -> None:
+        self._machine.took_texts(texts or [])
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
         try:

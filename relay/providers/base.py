@@ -20,6 +20,15 @@ class Endpoint(StrEnum):
     GEMINI = "/v1beta/models/{model}:generateContent"  # and :streamGenerateContent
     GEMINI_EMBED = "/v1beta/models/{model}:embedContent"  # and :batchEmbedContents
     RESPONSES = "/v1/responses"
+    MODERATIONS = "/v1/moderations"
+    IMAGES = "/v1/images/generations"
+    IMAGE_EDITS = "/v1/images/edits"
+    EDITS = "/v1/edits"
+    SPEECH = "/v1/audio/speech"
+    TRANSCRIPTIONS = "/v1/audio/transcriptions"
+    TRANSLATIONS = "/v1/audio/translations"
+    RERANK = "/v1/rerank"
+    REALTIME = "/v1/realtime"  # a WebSocket session (relay/pipeline/realtime.py)
 
 
 class Format(StrEnum):
@@ -34,7 +43,8 @@ class Format(StrEnum):
 
 @dataclass(slots=True)
 class Usage:
-    """Token usage of one call. `anthropic` marks input tokens that exclude cached ones."""
+    """Token usage of one call. `anthropic` marks input tokens that exclude cached ones;
+    `partial` a Claude stream that ended before its message_delta (output not final)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -44,6 +54,7 @@ class Usage:
     cache_write_1h_tokens: int = 0
     image_tokens: int = 0
     anthropic: bool = False
+    partial: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -63,6 +74,9 @@ class UpstreamCall:
     inject_usage: bool  # add stream_options.include_usage upstream
     format: Format = Format.OPENAI  # the format of body/payload: the provider's native or pivot
     client_headers: Mapping[str, str] = field(default_factory=dict)
+    edited: bool = False  # the channel's setting changed `payload` (not `body`): re-encode it
+    pass_through: bool = False  # setting.pass_through_body_enabled: `body` goes up untouched
+    client_query: Mapping[str, str] = field(default_factory=dict)  # e.g. Azure's api-version
 
 
 @dataclass(slots=True)
@@ -151,14 +165,25 @@ class SpeaksResponses(Protocol):
     def speaks_responses(self) -> bool: ...
 
 
-def speaks(provider: Provider, fmt: Format) -> bool:
-    """Whether `provider` takes a request of client format `fmt` as it is (bytes through)."""
+@runtime_checkable
+class SpeaksClaude(Protocol):
+    """Optional ability: the upstream also takes Claude Messages requests as they are (a
+    vendor's Anthropic-compatible API), for the upstream models this says."""
+
+    def speaks_claude(self, model: str) -> bool: ...
+
+
+def speaks(provider: Provider, fmt: Format, model: str = "") -> bool:
+    """Whether `provider` takes a request of client format `fmt` for upstream `model` as it
+    is (bytes through)."""
     if provider.native is fmt:
         return True
+    if fmt is Format.RESPONSES:
+        return isinstance(provider, SpeaksResponses) and provider.speaks_responses()
     return (
-        fmt is Format.RESPONSES
-        and isinstance(provider, SpeaksResponses)
-        and provider.speaks_responses()
+        fmt is Format.CLAUDE
+        and isinstance(provider, SpeaksClaude)
+        and provider.speaks_claude(model)
     )
 
 

@@ -12,6 +12,8 @@ from relay.errors import RelayError, message
 from relay.http.server import Reply, Request
 from relay.pipeline.forward import forward
 from relay.pipeline.intake import authenticate, intake
+from relay.pipeline.media_request import MEDIA_ENDPOINTS, read_media
+from relay.pipeline.realtime import RealtimeProxy
 from relay.pipeline.settle import refund
 from relay.pipeline.surface import surface_for
 from relay.providers.base import Endpoint
@@ -32,6 +34,7 @@ _RELAY_STAGE_CODES = frozenset(
     {"model_price_error", "insufficient_user_quota", "pre_consume_token_quota_failed"}
 )
 _FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+_FORWARDED_QUERY = ("api-version",)  # new-api's GetAPIVersion: overrides an Azure channel's
 
 
 def json_headers(request_id: str) -> list[tuple[str, str]]:
@@ -58,6 +61,7 @@ class Handlers:
 
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
+        self.realtime = RealtimeProxy(ctx)  # GET /v1/realtime (WebSocket)
 
     async def _auth(self, request: Request, lang: str) -> tuple[Principal, str, int | None, str]:
         ip = client_ip_from(request.peer, request.headers, self.ctx.settings.trusted_proxies)
@@ -98,10 +102,16 @@ class Handlers:
         principal, group, pinned, ip = await self._auth(request, lang)
         body = self._body(request, lang)
         surface = surface_for(endpoint)
+        media = None
+        if endpoint in MEDIA_ENDPOINTS:
+            content_type = request.headers.get("content-type", "")
+            media = read_media(endpoint, content_type, body, lang, self.ctx.tokenizer.count)
+            body = media.body or body
         try:
             call = await intake(
-                self.ctx, endpoint, request_id, principal, group, pinned, body, ip, lang, model
-            )
+                self.ctx, endpoint, request_id, principal, group, pinned, body, ip, lang, model,
+                media,
+            )  # fmt: skip
         except RelayError as err:
             if err.code in _RELAY_STAGE_CODES:
                 err.shape = surface.error_shape
@@ -113,6 +123,9 @@ class Handlers:
             call.payload = {**call.payload, "model": call.model, "stream": stream}
         headers = request.headers
         call.client_headers = {n: v for n in _FORWARDED_HEADERS if (v := headers.get(n))}
+        call.client_query = {n: v for n in _FORWARDED_QUERY if (v := request.query.get(n))}
+        if media is not None and media.form is not None:
+            call.client_headers["content-type"] = media.content_type  # the form goes up as is
         try:
             return await forward(self.ctx, call, request.responder, lang)
         except RelayError as err:
@@ -245,6 +258,7 @@ class Handlers:
         return json_response({"status": "ok", "time": int(time.time())}, request_id)
 
     async def not_implemented(self, request: Request, request_id: str, lang: str) -> Reply:
+        await self._auth(request, lang)  # the routes sit behind new-api's TokenAuth
         # new-api writes this body as is: English, no request id in the message, param "".
         error = {
             "message": "API not implemented",

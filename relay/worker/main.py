@@ -64,7 +64,9 @@ class CatalogReloader:
                 await asyncio.wait_for(self._wanted.wait(), self._ctx.settings.sync_frequency)
             self._wanted.clear()
             try:
-                self._ctx.catalog = await load_catalog(self._ctx.engine, self._ctx.keyring)
+                self._ctx.catalog = await load_catalog(
+                    self._ctx.engine, self._ctx.keyring, self._ctx.settings
+                )
             except Exception:
                 log.exception("reloading channels and options failed; keeping the old ones")
 
@@ -86,7 +88,7 @@ async def build_context(settings: Settings) -> WorkerContext:
     pipelined = None if isinstance(redis, RedisCluster) else PipelinedRedis(redis_url(settings))
     engine = make_engine(database_url(settings), pool_size=2)
     keyring = Keyring(settings.crypto_secret)
-    catalog = await load_catalog(engine, keyring)
+    catalog = await load_catalog(engine, keyring, settings)
     tokenizer = Tokenizer()
     tokenizer.load_in_background()
     return WorkerContext(
@@ -120,9 +122,9 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
     errors.install()
     flusher = MetricsFlusher(ctx.metrics, ctx.redis, settings.node_name)
     reloader = CatalogReloader(ctx)
+    handlers = Handlers(ctx)
     server = HttpServer(
-        RelayDispatcher(Handlers(ctx), RequestIds(settings.node_name)),
-        settings.max_request_body_bytes,
+        RelayDispatcher(handlers, RequestIds(settings.node_name)), settings.max_request_body_bytes
     )
     listener = await loop.create_server(server.protocol, sock=sock, backlog=4096)
     background = [
@@ -144,6 +146,7 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
         await cancel_quietly(task)
     await flusher.close()  # the drained requests' last counts
     errors.uninstall()
+    await handlers.realtime.close()
     await close_context(ctx)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from relay.errors import RelayError, language, message
@@ -37,6 +38,25 @@ _GEMINI_ACTIONS = {
     "embedContent": (Endpoint.GEMINI_EMBED, False),
     "batchEmbedContents": (Endpoint.GEMINI_EMBED, False),
 }
+
+
+# The routes new-api answers 501 api_not_implemented (router/relay-router.go), `:id` one segment.
+_NOT_IMPLEMENTED = re.compile(
+    r"POST /v1/images/variations|(GET|POST) /v1/files|(GET|DELETE) /v1/files/[^/]+"
+    r"|GET /v1/files/[^/]+/content|(GET|POST) /v1/fine-tunes|GET /v1/fine-tunes/[^/]+"
+    r"|POST /v1/fine-tunes/[^/]+/cancel|GET /v1/fine-tunes/[^/]+/events|DELETE /v1/models/[^/]+"
+)
+# The media and other OpenAI routes (relay/pipeline/media_request.py reads their bodies).
+_MEDIA_ROUTES = (
+    Endpoint.MODERATIONS,
+    Endpoint.IMAGES,
+    Endpoint.IMAGE_EDITS,
+    Endpoint.EDITS,
+    Endpoint.SPEECH,
+    Endpoint.TRANSCRIPTIONS,
+    Endpoint.TRANSLATIONS,
+    Endpoint.RERANK,
+)
 
 
 def error_reply(err: RelayError, request_id: str) -> Reply:
@@ -68,21 +88,20 @@ class RelayDispatcher:
             ("GET", "/v1/dashboard/billing/usage"): h.usage,
             ("GET", "/dashboard/billing/usage"): h.usage,
             ("GET", "/healthz"): h.healthz,
-            ("POST", "/v1/images/variations"): h.not_implemented,
+            ("GET", "/v1/realtime"): h.realtime,
+            **{("POST", e.value): functools.partial(relay, endpoint=e) for e in _MEDIA_ROUTES},
         }
 
     def _route(self, method: str, path: str) -> Handler | None:
         handler = self._exact.get((method, path))
         if handler is not None:
             return handler
-        if path.startswith(("/v1/files", "/v1/fine-tunes")):
+        if _NOT_IMPLEMENTED.fullmatch(f"{method} {path}"):
             return self._handlers.not_implemented
         if method == "POST" and path.startswith(("/v1beta/models/", "/v1/models/")):
             return self._gemini_route(path)
         if path.startswith("/v1/models/"):
             model = path[len("/v1/models/") :]
-            if method == "DELETE":
-                return self._handlers.not_implemented
             if method == "GET" and model:
                 return functools.partial(self._handlers.model, model=model)
         if method == "POST" and path.startswith("/v1/engines/") and path.endswith("/embeddings"):

@@ -13,7 +13,7 @@ import pytest
 import relay._fast
 
 NO_EXTENSIONS = os.environ.get("RELAY_NO_EXTENSIONS", "") not in ("", "0")
-SELECTORS = ("sse", "tokens", "ratio")
+SELECTORS = ("sse", "tokens", "ratio", "text")
 # The directory that holds the relay package, so the child finds the same code.
 ROOT = str(Path(relay._fast.__file__).resolve().parents[2])
 

@@ -52,6 +52,7 @@ def test_validate_option_refuses_with_a_message(key: str, value: str, message: s
 
 def test_validate_option_accepts_good_values() -> None:
     validate_option("ModelRatio", '{"gpt-4o": 1.25}')
+    validate_option("AudioCompletionRatio", '{"tts-1": 0, "gpt-4o-realtime": 2}')
     validate_option("oidc.allowed_domains", "Example.com, @corp.example")
     validate_option("WeChatAuthEnabled", "false")
     validate_option("SMTPServer", "smtp.example.com")
@@ -65,3 +66,30 @@ def test_default_values_show_the_builtin_tables() -> None:
     assert default_value("oidc.default_group") == "default"
     assert default_value("SMTPServer") == ""
     assert set(MODEL_RATIO_OPTIONS) <= set(default_tables())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("claude.default_max_tokens", '{"default": -5}', "at least 0"),
+        ("claude.default_max_tokens", "{", "not valid JSON"),
+        ("claude.thinking_adapter_enabled", "maybe", "true or false"),
+        ("claude.thinking_adapter_budget_tokens_percentage", "1.5", "at most 1"),
+        ("claude.model_headers_settings", '{"m": {"h": "v"}}', "list of strings"),
+        ("gemini.safety_settings", '{"default": "BLOCK_SOMETIMES"}', "safety threshold"),
+        ("gemini.version_settings", '{"default": 1}', "must be a string"),
+        ("gemini.supported_imagine_models", '"gemini"', "array of strings"),
+        ("gemini.thinking_adapter_budget_tokens_percentage", "0", "greater than 0"),
+    ],
+)
+def test_model_settings_are_validated(key: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        validate_option(key, value)
+
+
+def test_model_settings_defaults_are_new_apis() -> None:
+    assert orjson.loads(default_value("claude.default_max_tokens")) == {"default": 8192}
+    assert default_value("claude.thinking_adapter_enabled") == "true"
+    assert orjson.loads(default_value("gemini.safety_settings")) == {"default": "OFF"}
+    assert default_value("gemini.thinking_adapter_budget_tokens_percentage") == "0.6"
+    validate_option("gemini.remove_function_response_id_enabled", "true")  # kept, not read

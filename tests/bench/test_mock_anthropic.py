@@ -146,3 +146,14 @@ async def test_cut_stream_drops_the_connection(http: aiohttp.ClientSession) -> N
                 seen += chunk
     assert seen.count(b"event: content_block_delta") == 2
     assert b"message_stop" not in seen
+
+
+@pytest.mark.parametrize("prefix", ["/anthropic", "/apps/anthropic"])
+async def test_vendor_anthropic_paths(http: aiohttp.ClientSession, prefix: str) -> None:
+    """DeepSeek's and DashScope's Anthropic-compatible APIs speak the same Messages format."""
+    body = {"model": "deepseek-chat", "max_tokens": 8, "messages": HI}
+    headers = {"Authorization": "Bearer mock;tag=V;words=1", "anthropic-version": "2023-06-01"}
+    async with http.post(f"{prefix}/v1/messages", json=body, headers=headers) as resp:
+        assert resp.status == 200
+        msg = await resp.json()
+    assert msg["type"] == "message" and msg["content"] == [{"type": "text", "text": "[V] Hello"}]

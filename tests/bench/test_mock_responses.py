@@ -130,3 +130,11 @@ async def test_nousage_cut_and_errors(mock: MockUpstream) -> None:
     async with client(mock) as c:
         with pytest.raises(openai.BadRequestError):
             await c.responses.create(model="gpt-4o-mini")
+
+
+async def test_deepseek_responses_path(mock: MockUpstream) -> None:
+    """DeepSeek serves Responses at {base}/responses, where new-api sends them."""
+    api = openai.AsyncOpenAI(base_url=mock.url, api_key="mock;tag=D;words=1", max_retries=0)
+    async with api:
+        r = await api.responses.create(model="deepseek-chat", input="hi")
+    assert r.output_text == "[D] Hello" and r.status == "completed"

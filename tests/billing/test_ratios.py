@@ -110,6 +110,31 @@ def test_cache_create_cache_and_image_lookups_use_the_exact_name() -> None:
     assert book.cache_ratio_of("gpt-4-gizmo-*") == 0.3
 
 
+def test_audio_ratio_defaults(book: RatioBook) -> None:
+    assert book.audio_ratio_of("gpt-4o-audio-preview") == 16.0
+    assert book.audio_ratio_of("gpt-4o-realtime-preview") == 8.0
+    assert book.audio_ratio_of("gpt-4o-mini-tts") == 25.0
+    assert book.audio_completion_ratio_of("gpt-4o-realtime") == 2.0
+    assert book.audio_completion_ratio_of("tts-1-hd") == 0.0
+    assert book.audio_ratio_of("tts-1") == book.audio_completion_ratio_of("whisper-1") == 1.0
+
+
+def test_audio_lookups_use_the_normalized_name() -> None:
+    book = RatioBook(
+        audio_ratio={"gpt-4-gizmo-*": 3.0}, audio_completion_ratio={"gpt-4o-gizmo-*": 0.5}
+    )
+    assert book.audio_ratio_of("gpt-4-gizmo-abc") == 3.0
+    assert book.audio_completion_ratio_of("gpt-4o-gizmo-xyz") == 0.5
+    assert book.audio_ratio_of("gpt-4o-gizmo-xyz") == 1.0
+
+
+def test_a_stored_audio_table_replaces_the_defaults() -> None:
+    book = Options.from_rows({"AudioRatio": '{"tts-1": 4}'}).ratios
+    assert book.audio_ratio_of("tts-1") == 4.0
+    assert book.audio_ratio_of("gpt-4o-audio-preview") == 1.0  # the stored table is all there is
+    assert book.audio_completion_ratio_of("gpt-4o-realtime") == 2.0  # the other table: defaults
+
+
 def test_unpriced_models(book: RatioBook) -> None:
     assert book.model_ratio_of("no-such-model") is None
     assert book.price_of("no-such-model") is None

@@ -14,6 +14,7 @@ import pytest
 from relay.convert.claude_request import (
     ClaudeOptions,
     ConversionError,
+    adapt_claude_request,
     claude_to_openai_request,
     openai_to_claude_request,
 )
@@ -378,3 +379,43 @@ def test_bad_tool_arguments_become_an_empty_input() -> None:
         "name": "f",
         "input": {},
     }
+
+
+def test_default_max_tokens_are_per_model_with_a_default() -> None:
+    opts = ClaudeOptions(default_max_tokens={"default": 300, "claude-big": 64000})
+    request = {"messages": [{"role": "user", "content": "hi"}]}
+    assert openai_to_claude_request({**request, "model": "claude-big"}, opts)["max_tokens"] == 64000
+    assert openai_to_claude_request({**request, "model": "claude-x"}, opts)["max_tokens"] == 300
+    given = {**request, "model": "claude-big", "max_tokens": 5}
+    assert openai_to_claude_request(given, opts)["max_tokens"] == 5
+    assert ClaudeOptions(default_max_tokens={}).max_tokens_for("m") == 8192
+
+
+def test_claude_requests_are_adapted_only_when_a_rule_applies() -> None:
+    plain = {"model": "claude-x", "max_tokens": 10, "messages": []}
+    assert adapt_claude_request(plain, "claude-x") is None
+    missing = adapt_claude_request({"model": "c", "messages": []}, "claude-up")
+    assert missing == {"model": "claude-up", "messages": [], "max_tokens": 8192}
+    budget = ClaudeOptions(thinking_budget_percentage=0.5)
+    thinking = adapt_claude_request(
+        {"model": "m", "max_tokens": 100, "top_p": 0.9}, "claude-x-thinking", budget
+    )
+    assert thinking == {
+        "model": "claude-x",
+        "max_tokens": 1280,
+        "top_p": 0.9,
+        "thinking": {"type": "enabled", "budget_tokens": 640},
+        "temperature": 1.0,
+    }
+    own = {"model": "m", "max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    kept = adapt_claude_request(own, "claude-x-thinking")
+    assert kept == {**own, "model": "claude-x"}
+    effort = adapt_claude_request({"max_tokens": 10, "top_k": 3}, "claude-opus-4-8-high")
+    assert effort == {
+        "model": "claude-opus-4-8",
+        "max_tokens": 10,
+        "thinking": {"type": "adaptive", "display": "summarized"},
+        "output_config": {"effort": "high"},
+    }
+    with pytest.raises(ConversionError):
+        adapt_claude_request({"max_tokens": "9"}, "claude-x-thinking")

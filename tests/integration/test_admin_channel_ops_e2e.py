@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 import pytest
 from admin_channels import new_group, one, row, wait_for
 from admin_client import root
+from proxy_kit import http_proxy, socks5_proxy
 from relay_harness import MockUpstream, RelayServer, Store
 from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
+
+PROXY_SECRET = "pr0xy-s3cret"
 
 
 async def test_channel_test_passes_is_timed_and_billed_to_the_admin(
@@ -73,6 +78,37 @@ async def test_channel_test_failure_reports_the_upstream_error(
         )
         == 0
     )
+
+
+async def test_channel_test_goes_through_the_channels_proxy(
+    relay: RelayServer, store: Store, upstream: MockUpstream
+) -> None:
+    key = f"mock;tag=PROXIED;run={uuid.uuid4().hex[:8]}"
+    async with (
+        http_proxy(f"relay:{PROXY_SECRET}") as proxy,
+        socks5_proxy(f"relay:{PROXY_SECRET}") as socks,
+        root(relay) as admin,
+    ):
+
+        async def proxied(url: str) -> int:
+            setting = orjson.dumps({"proxy": url}).decode()
+            return await one(admin, upstream, new_group(), key, setting=setting)
+
+        via_http = await proxied(f"http://relay:{PROXY_SECRET}@127.0.0.1:{proxy.port}")
+        via_socks = await proxied(f"socks5h://relay:{PROXY_SECRET}@127.0.0.1:{socks.port}")
+        refused = await proxied(f"socks5://relay:wrong-{PROXY_SECRET}@127.0.0.1:{socks.port}")
+        for channel_id in (via_http, via_socks):
+            reply = await admin.get(f"/api/channel/test/{channel_id}")
+            assert reply.body["success"] is True, reply.body
+        failed = await admin.get(f"/api/channel/test/{refused}")
+    assert f"POST {upstream.url}/v1/chat/completions" in proxy.targets
+    assert proxy.auth == [f"relay:{PROXY_SECRET}"]
+    assert socks.targets == [f"127.0.0.1:{upstream.port}"]  # the refused one got no further
+    assert socks.auth == [f"relay:{PROXY_SECRET}", f"relay:wrong-{PROXY_SECRET}"]
+    assert len(await upstream.calls(key)) == 2
+    assert failed.body["success"] is False
+    assert f"socks5://127.0.0.1:{socks.port}" in failed.body["message"]
+    assert PROXY_SECRET not in failed.body["message"], failed.body["message"]
 
 
 async def test_fetch_models(relay: RelayServer, store: Store, upstream: MockUpstream) -> None:

@@ -228,6 +228,31 @@ async def test_stream_passes_through_an_anthropic_channel(
     assert (await store.balances(s))["token_used"] == 2 * quota(Decimal("30.6"), 8, "1.5", "5")
 
 
+async def test_a_cut_claude_stream_keeps_its_input_usage_and_counts_its_output(
+    relay: RelayServer, store: Store, upstream: MockUpstream
+) -> None:
+    """new-api's HandleStreamFinalResponse: with no message_delta, message_start's input and
+    cache counts stay and the output is counted from the text that came."""
+    key = "mock;tag=X;pt=30;ct=99;cached=6;cut=3;words=20"
+    s = await claude_scenario(store, upstream, key)
+    body = {"model": CLAUDE, "max_tokens": 50, "messages": HI, "stream": True}
+    headers = {"x-api-key": s.api_key, "anthropic-version": "2023-06-01"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{relay.url}/v1/messages", json=body, headers=headers) as resp,
+    ):
+        raw = (await resp.read()).decode()
+        rid = resp.headers["X-Oneapi-Request-Id"]
+    assert "message_delta" not in raw  # the upstream was cut before it
+    await store.wait_drained()
+    logged = {
+        column: await store.scalar(f"SELECT {column} FROM logs WHERE request_id = :r", r=rid)
+        for column in ("prompt_tokens", "completion_tokens", "other")
+    }
+    assert logged["prompt_tokens"] == 30 and 1 < logged["completion_tokens"] < 99
+    assert '"cache_tokens":6' in logged["other"]
+
+
 async def test_tool_use_and_errors_of_an_anthropic_channel(
     relay: RelayServer, store: Store, upstream: MockUpstream
 ) -> None:

@@ -216,6 +216,11 @@ async def _journey(browser: Browser, server: RelayServer, upstream: MockUpstream
         stored = await store.scalar("SELECT value FROM options WHERE key = 'ModelRatio'")
         assert orjson.loads(stored)["gpt-4o-mini"] == 0.15
         await tab.shot("09-settings")
+        await page.get_by_role("tab", name="Audio ratios").click()
+        audio = page.get_by_role("region", name="Audio ratios")
+        await expect(audio.get_by_label("gpt-4o-audio-preview Value", exact=True)).to_have_value(
+            "16"
+        )
 
         # quota in the configured display: the token's $1 in CNY at the default 7.3
         display = page.get_by_role("form", name="Quota display")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from relay.convert.claude_request import ClaudeOptions
+from relay.convert.gemini_common import GeminiOptions
+from relay.options import Options
 from relay.providers.anthropic.adaptor import Anthropic
+from relay.providers.azure.adaptor import Azure
 from relay.providers.base import Format, Provider
 from relay.providers.gemini.adaptor import Gemini
 from relay.providers.openai.adaptor import OpenAICompatible
-from relay.providers.registry import PROVIDERS, ChannelType, provider_for
+from relay.providers.registry import PROVIDERS, ChannelType, build_providers, provider_for
+from relay.settings import Settings
 
 _METHODS = (
     "build_request",
@@ -43,12 +48,15 @@ def test_anthropic_is_the_claude_native_provider() -> None:
 def test_new_api_channel_type_ids() -> None:
     assert {t.name: int(t) for t in ChannelType} == {
         "OPENAI": 1,
+        "AZURE": 3,
         "OLLAMA": 4,
         "CUSTOM": 8,
         "ANTHROPIC": 14,
+        "ALI": 17,
         "OPENROUTER": 20,
         "GEMINI": 24,
         "MOONSHOT": 25,
+        "JINA": 38,
         "SILICONFLOW": 40,
         "MISTRAL": 42,
         "DEEPSEEK": 43,
@@ -69,6 +77,49 @@ def test_vendors_have_distinct_names_and_custom_has_no_default_url() -> None:
     custom = provider_for(ChannelType.CUSTOM)
     assert isinstance(custom, OpenAICompatible) and custom.vendor.base_url == ""
     for vendor in vendors:
-        if vendor.name != "Custom":
+        if vendor.name not in ("Custom", "Azure"):  # their base URL is the channel's own
             assert vendor.base_url.startswith(("https://", "http://"))
             assert not vendor.base_url.endswith("/")
+
+
+def test_build_providers_configures_claude_and_gemini_from_the_options() -> None:
+    options = Options.from_rows(
+        {
+            "claude.default_max_tokens": '{"default": 100, "claude-big": 64000}',
+            "claude.thinking_adapter_enabled": "false",
+            "claude.thinking_adapter_budget_tokens_percentage": "0.5",
+            "claude.model_headers_settings": '{"claude-x": {"anthropic-beta": ["b1"]}}',
+            "gemini.safety_settings": '{"default": "BLOCK_NONE"}',
+            "gemini.version_settings": '{"default": "v1"}',
+            "gemini.supported_imagine_models": '["img-model"]',
+            "gemini.thinking_adapter_enabled": "true",
+            "gemini.thinking_adapter_budget_tokens_percentage": "0.3",
+            "gemini.function_call_thought_signature_enabled": "false",
+        }
+    )
+    providers = build_providers(options, Settings(azure_default_api_version="2024-10-21"))
+    claude = providers[ChannelType.ANTHROPIC]
+    assert isinstance(claude, Anthropic)
+    assert claude.options.max_tokens_for("claude-big") == 64000
+    assert claude.options.max_tokens_for("other") == 100
+    assert not claude.options.thinking_adapter_enabled
+    assert claude.options.thinking_budget_percentage == 0.5
+    assert claude.options.model_headers == {"claude-x": {"anthropic-beta": ("b1",)}}
+    gemini = providers[ChannelType.GEMINI]
+    assert isinstance(gemini, Gemini)
+    assert gemini.options.safety_threshold("HARM_CATEGORY_HARASSMENT") == "BLOCK_NONE"
+    assert gemini.options.api_version("gemini-2.5-pro") == "v1"
+    assert gemini.options.imagine_models == ("img-model",)
+    assert gemini.options.thinking_adapter and gemini.options.thinking_budget_percentage == 0.3
+    assert not gemini.options.function_call_thought_signature
+    azure = providers[ChannelType.AZURE]
+    assert isinstance(azure, Azure) and azure.default_api_version == "2024-10-21"
+    assert set(providers) == set(PROVIDERS)
+
+
+def test_default_providers_carry_new_api_defaults() -> None:
+    claude = provider_for(ChannelType.ANTHROPIC)
+    assert isinstance(claude, Anthropic)
+    assert claude.options == ClaudeOptions()
+    gemini = provider_for(ChannelType.GEMINI)
+    assert isinstance(gemini, Gemini) and gemini.options == GeminiOptions()

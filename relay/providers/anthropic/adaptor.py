@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
-from relay.convert.claude_request import ClaudeOptions, openai_to_claude_request
+from relay.convert.claude_request import (
+    ClaudeOptions,
+    adapt_claude_request,
+    openai_to_claude_request,
+)
 from relay.convert.claude_response import claude_to_openai_response
 from relay.providers.anthropic.convert import (
     ClaudePivotStream,
@@ -31,6 +35,22 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"
 
 
+def merge_header_lists(headers: dict[str, str], extra: Mapping[str, tuple[str, ...]]) -> None:
+    """new-api's WriteHeaders: each configured header's values join the ones already set
+    (comma lists, trimmed, first occurrence kept)."""
+    for name, values in extra.items():
+        existing = next((k for k in headers if k.lower() == name.lower()), None)
+        current = [headers.pop(existing)] if existing is not None else []
+        merged = dict.fromkeys(
+            item.strip() for value in (*current, *values) for item in value.split(",")
+        )
+        merged.pop("", None)
+        if merged:
+            headers[name] = ",".join(merged)
+        elif existing is not None:
+            headers[existing] = current[0]
+
+
 class Anthropic:
     """Stateless and shared by all requests; `options` are new-api's claude.* settings."""
 
@@ -52,15 +72,24 @@ class Anthropic:
             headers["anthropic-beta"] = beta
         if call.stream:
             headers["Accept"] = "text/event-stream"
+        requested = call.payload.get("model")
+        extra = self.options.model_headers.get(str(requested or call.upstream_model))
+        if extra:
+            merge_header_lists(headers, extra)
         headers.update(overridden_headers(channel, key))
         return UpstreamRequest(f"{base}/v1/messages", self._body(channel, call), headers)
 
     def _body(self, channel: Channel, call: UpstreamCall) -> bytes:
+        if call.pass_through:
+            return call.body
         if call.format is Format.CLAUDE:
-            if not call.model_mapped and not channel.param_override:
+            adapted = adapt_claude_request(call.payload, call.upstream_model, self.options)
+            if adapted is not None:
+                payload = adapted
+            elif not call.model_mapped and not channel.param_override and not call.edited:
                 return call.body  # a Claude client's bytes go up untouched
-            payload = dict(call.payload)
-            payload["model"] = call.upstream_model
+            else:
+                payload = {**call.payload, "model": call.upstream_model}
         else:
             pivot = {**call.payload, "model": call.upstream_model}
             payload = openai_to_claude_request(pivot, self.options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import orjson
 
 from relay.convert.claude_response import usage_from_claude
 from relay.convert.claude_stream import ClaudeToOpenAIStream
+from relay.convert.text_stream import LEARN_TRIES, SlotTextReader, TextSlot, find_slot
 from relay.providers.base import Usage
 from relay.providers.pending import PendingText
 
@@ -55,6 +57,12 @@ def _event_texts(event: dict[str, Any], out: list[str]) -> int:
     return 0
 
 
+def _final(usage: Usage | None, complete: bool) -> Usage | None:
+    if usage is None or complete:
+        return usage
+    return dataclasses.replace(usage, partial=True)
+
+
 class ClaudeStreamObserver:
     """Reads usage out of a Claude event stream passing through untouched.
 
@@ -81,7 +89,8 @@ class ClaudeStreamObserver:
             if isinstance(event, dict) and event.get("type") == "message_delta":
                 self._usage = usage_from_claude(event.get("usage"), self._usage)
                 self._complete = True
-                self._pending.drop()
+                if self._usage.completion_tokens:
+                    self._pending.drop()  # else the text is counted (new-api's fallback)
                 return True
         if not self._complete:
             self._pending.keep(data)
@@ -91,20 +100,37 @@ class ClaudeStreamObserver:
         self._pending.flush()
 
     def usage(self) -> Usage | None:
-        """The upstream's usage once the stream said how many tokens it produced."""
-        return self._usage if self._complete else None
+        """The upstream's usage, `partial` until the stream said how many tokens it produced."""
+        return _final(self._usage, self._complete)
 
     @property
     def tool_calls(self) -> int:
         return self._pending.tool_calls
 
 
-class ClaudePivotStream:
-    """A Claude event stream read as OpenAI chunks (for an OpenAI-format client)."""
+def _text_delta(event: Any) -> object:
+    """The text of a content_block_delta text_delta event, if it is one."""
+    if not isinstance(event, dict) or event.get("type") != "content_block_delta":
+        return None
+    delta = event.get("delta")
+    if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+        return None
+    return delta.get("text")
+
+
+class ClaudePivotStream(SlotTextReader):
+    """A Claude event stream read as OpenAI chunks (for an OpenAI-format client).
+
+    The first text_delta event teaches `text_slot`, where the text sits in the next ones.
+    """
 
     def __init__(self, created: int, text_sink: Callable[[str], None]) -> None:
         self._machine = ClaudeToOpenAIStream(created, text_sink)
         self._complete = False
+        self._sink = text_sink
+        self._learn_tries = LEARN_TRIES
+        self.text_slot: TextSlot | None = None
+        self.text_template = self._machine.text_template()
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         try:
@@ -113,12 +139,21 @@ class ClaudePivotStream:
             return []
         if not isinstance(event, dict):
             return []
-        if event.get("type") == "message_delta":
+        kind = event.get("type")
+        if kind == "message_delta":
             self._complete = True
-        return self._machine.feed(event)
+        chunks = self._machine.feed(event)
+        if kind == "message_start":
+            self.text_template = self._machine.text_template()  # a new id and model
+        elif self.text_slot is None and self._learn_tries:
+            text = _text_delta(event)
+            if isinstance(text, str) and text:
+                self._learn_tries -= 1
+                self.text_slot = find_slot(data, text, _text_delta)
+        return chunks
 
     def usage(self) -> Usage | None:
-        return self._machine.usage if self._complete else None
+        return _final(self._machine.usage, self._complete)
 
     @property
     def tool_calls(self) -> int:

@@ -34,7 +34,6 @@ from relay.providers.gemini.convert import (
 from relay.routing import Channel
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-DEFAULT_VERSION = "v1beta"
 # Keys the Gemini surface adds to a client's payload for the pivot; never sent to Gemini.
 PIVOT_HINTS = ("model", "stream")
 
@@ -63,12 +62,14 @@ class Gemini:
             action = "generateContent"
         headers = {"x-goog-api-key": key, "Content-Type": "application/json"}
         headers.update(overridden_headers(channel, key))
-        url = f"{base}/{DEFAULT_VERSION}/models/{model}:{action}"
+        url = f"{base}/{self.options.api_version(model)}/models/{model}:{action}"
         return UpstreamRequest(url, self._body(channel, call), headers)
 
     def _body(self, channel: Channel, call: UpstreamCall) -> bytes:
+        if call.pass_through:
+            return call.body
         if call.format is Format.GEMINI:
-            if not channel.param_override:
+            if not channel.param_override and not call.edited:
                 return call.body  # the model is in the URL: a mapped model changes no byte
             hints = PIVOT_HINTS if call.endpoint is Endpoint.GEMINI else ()
             payload = {k: v for k, v in call.payload.items() if k not in hints}

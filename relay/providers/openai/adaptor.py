@@ -1,14 +1,17 @@
-"""The OpenAI-compatible provider: URL, headers and body for a channel, responses read back."""
+"""The OpenAI-compatible provider: URL, headers and body for a channel, responses read back.
+Vendors with an Anthropic-compatible API (`Vendor.claude_path`) take Claude calls as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from relay.convert.claude_request import ClaudeOptions
 from relay.convert.reasoning import OPENAI_EFFORT_SUFFIXES, apply_openai_effort
+from relay.providers.anthropic.adaptor import Anthropic
 from relay.providers.base import (
     Endpoint,
     Format,
@@ -34,6 +37,8 @@ from relay.providers.openai.responses import (
 from relay.routing import Channel
 
 _INJECTED_USAGE = b'{"stream_options":{"include_usage":true},'
+# The endpoints whose requests carry stream_options (new-api's TextHelper).
+_STREAM_OPTION_ENDPOINTS = frozenset({Endpoint.CHAT, Endpoint.COMPLETIONS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,13 @@ class Vendor:
     base_url: str
     stream_options: bool
     responses: bool = False
+    # The upstream path of an endpoint where the vendor's differs from the client's.
+    paths: Mapping[Endpoint, str] = field(default_factory=dict)
+    # The channel's base URL is the whole request URL, `{model}` replaced (new-api's Custom).
+    full_url: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)  # sent on every request
+    # The vendor's Anthropic-compatible Messages API, where Claude clients' calls go as they are.
+    claude_path: str = ""
 
 
 def _splice_usage_option(body: bytes) -> bytes | None:
@@ -65,23 +77,55 @@ class OpenAICompatible:
 
     native = Format.OPENAI
 
-    def __init__(self, vendor: Vendor) -> None:
+    def __init__(self, vendor: Vendor, claude: ClaudeOptions | None = None) -> None:
         self.vendor = vendor
+        # A Claude call to the vendor's Anthropic API: the body and the readers are Anthropic's.
+        self.claude = Anthropic(claude)
 
     def build_request(self, channel: Channel, key: str, call: UpstreamCall) -> UpstreamRequest:
+        """Raises ConversionError for a Claude request new-api's Claude rules refuse."""
+        if call.format is Format.CLAUDE:
+            return self._claude_request(channel, key, call)
+        headers = self._headers(channel, key, call)
+        headers.update(overridden_headers(channel, key))
+        return UpstreamRequest(self._url(channel, call), self._body(channel, call), headers)
+
+    def _claude_request(self, channel: Channel, key: str, call: UpstreamCall) -> UpstreamRequest:
+        """A Claude call to the vendor's Anthropic API: Anthropic's body and anthropic-*
+        headers, the vendor's own auth (new-api sends these vendors a Bearer key)."""
+        claude = self.claude.build_request(channel, key, call)
+        headers = {k: v for k, v in claude.headers.items() if k.lower().startswith("anthropic-")}
+        headers.update(self._headers(channel, key, call))
+        headers.update(overridden_headers(channel, key))
         base = channel.base_url or self.vendor.base_url
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        return UpstreamRequest(base + self.vendor.claude_path, claude.body, headers)
+
+    def _url(self, channel: Channel, call: UpstreamCall) -> str:
+        base = channel.base_url or self.vendor.base_url
+        if self.vendor.full_url:
+            return base.replace("{model}", call.upstream_model)
+        return base + self.vendor.paths.get(call.endpoint, call.endpoint.value)
+
+    def _headers(self, channel: Channel, key: str, call: UpstreamCall) -> dict[str, str]:
+        """The vendor's own headers; the channel's header_override is applied over them."""
+        content_type = call.client_headers.get("content-type", "application/json")  # or a form's
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": content_type}
         if call.stream:
             headers["Accept"] = "text/event-stream"
         if channel.organization:
             headers["OpenAI-Organization"] = channel.organization
-        headers.update(overridden_headers(channel, key))
-        return UpstreamRequest(base + call.endpoint.value, self._body(channel, call), headers)
+        headers.update(self.vendor.headers)
+        return headers
 
     def speaks_responses(self) -> bool:
         return self.vendor.responses
 
+    def speaks_claude(self, model: str) -> bool:
+        return bool(self.vendor.claude_path)
+
     def _body(self, channel: Channel, call: UpstreamCall) -> bytes:
+        if call.pass_through:
+            return call.body
         # The Responses API has no stream_options.include_usage: its last event carries usage.
         inject = (
             call.inject_usage
@@ -92,7 +136,19 @@ class OpenAICompatible:
         effort = call.endpoint is Endpoint.RESPONSES and call.upstream_model.endswith(
             OPENAI_EFFORT_SUFFIXES
         )
-        rewrite = call.model_mapped or bool(channel.param_override) or effort
+        # new-api drops a client's stream_options unless the vendor takes them and it streams.
+        drop_options = (
+            call.endpoint in _STREAM_OPTION_ENDPOINTS
+            and "stream_options" in call.payload
+            and not (self.vendor.stream_options and call.stream)
+        )
+        rewrite = (
+            call.model_mapped
+            or bool(channel.param_override)
+            or effort
+            or call.edited
+            or drop_options
+        )
         if not rewrite:
             if not inject:
                 return call.body  # pass the client's bytes through untouched
@@ -101,6 +157,8 @@ class OpenAICompatible:
                 return spliced
         payload = dict(call.payload)
         payload["model"] = call.upstream_model
+        if drop_options:
+            del payload["stream_options"]
         if effort:
             apply_openai_effort(payload, call.upstream_model, responses=True)
         if inject:
@@ -116,10 +174,14 @@ class OpenAICompatible:
         return self.vendor.stream_options
 
     def parse_usage(self, endpoint: Endpoint, body: dict[str, Any]) -> Usage | None:
-        # By shape, not endpoint: a Responses client's call may have gone up as Chat.
+        # By shape, not endpoint: a Responses or Claude client's call may have gone up as Chat.
+        if body.get("type") == "message":  # a Claude answer of the vendor's Anthropic API
+            return self.claude.parse_usage(endpoint, body)
         return responses_usage(body) if is_response(body) else usage_from(body)
 
     def response_text(self, endpoint: Endpoint, body: dict[str, Any]) -> list[str]:
+        if body.get("type") == "message":
+            return self.claude.response_text(endpoint, body)
         texts: list[str] = []
         if is_response(body):
             output_texts(body, texts)
@@ -130,6 +192,9 @@ class OpenAICompatible:
     def stream_observer(
         self, endpoint: Endpoint, drop_usage_chunk: bool, text_sink: Callable[[str], None]
     ) -> StreamObserver:
+        # Only same-format streams are observed: a Claude client's went to the Anthropic API.
+        if endpoint is Endpoint.MESSAGES:
+            return self.claude.stream_observer(endpoint, drop_usage_chunk, text_sink)
         if endpoint is Endpoint.RESPONSES:
             return ResponsesStreamObserver(text_sink)
         return OpenAIStreamObserver(endpoint, drop_usage_chunk, text_sink)

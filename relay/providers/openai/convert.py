@@ -8,6 +8,14 @@ from typing import Any
 
 import orjson
 
+from relay.convert.text_stream import (
+    LEARN_TRIES,
+    SlotTextReader,
+    TextSlot,
+    find_slot,
+    plain_text,
+    text_template,
+)
 from relay.providers.base import Endpoint, Usage
 from relay.providers.pending import PendingText
 
@@ -158,14 +166,28 @@ class OpenAIStreamObserver:
         return self._pending.tool_calls
 
 
-class OpenAIPivotStream:
+def _delta_content(chunk: Any) -> object:
+    """choices[0].delta.content of a chunk, if it is shaped so."""
+    try:
+        return chunk["choices"][0]["delta"]["content"]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+class OpenAIPivotStream(SlotTextReader):
     """An OpenAI stream read as pivot chunks (it is the pivot): parsed, usage-only chunks kept
-    back (the client's surface writes usage in its own terms)."""
+    back (the client's surface writes usage in its own terms).
+
+    The first plain text chunk teaches `text_slot`, where the text sits in the next ones.
+    """
 
     def __init__(self, text_sink: Callable[[str], None]) -> None:
         self._sink = text_sink
         self._usage: Usage | None = None
         self._tool_calls = 0
+        self._learn_tries = LEARN_TRIES
+        self.text_slot: TextSlot | None = None
+        self.text_template: dict[str, Any] | None = None
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         if data == b"[DONE]":
@@ -181,7 +203,18 @@ class OpenAIPivotStream:
         self._tool_calls += choice_texts(Endpoint.CHAT, chunk, texts)
         for text in texts:
             self._sink(text)
+        if self.text_slot is None and self._learn_tries:
+            self._learn(data, chunk)
         return [chunk] if chunk.get("choices") else []
+
+    def _learn(self, data: bytes, chunk: dict[str, Any]) -> None:
+        text = plain_text(chunk)
+        if text is None:
+            return
+        self._learn_tries -= 1
+        self.text_slot = find_slot(data, text, _delta_content)
+        if self.text_slot is not None:
+            self.text_template = text_template(chunk)
 
     def usage(self) -> Usage | None:
         return self._usage

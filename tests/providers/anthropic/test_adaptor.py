@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from relay.convert.claude_request import ConversionError
+from relay.convert.claude_request import ClaudeOptions, ConversionError
 from relay.providers.anthropic.adaptor import Anthropic
 from relay.providers.base import Endpoint, Format, UpstreamCall, Usage
 from relay.routing import Channel
@@ -108,3 +108,38 @@ def test_responses_are_read_natively_and_as_the_pivot() -> None:
     assert pivot["choices"][0]["message"]["content"] == "hey"
     assert pivot["usage"]["prompt_tokens"] == 4
     assert PROVIDER.injects_usage() is False and PROVIDER.native is Format.CLAUDE
+
+
+def test_model_headers_settings_merge_into_the_upstream_headers() -> None:
+    headers_of = {"claude-x": {"anthropic-beta": ("b2", "b1, b3"), "X-Extra": ("1",)}}
+    provider = Anthropic(ClaudeOptions(model_headers=headers_of))
+    req = provider.build_request(channel(), "k", call(headers={"anthropic-beta": "b1"}))
+    assert req.headers["anthropic-beta"] == "b1,b2,b3"
+    assert req.headers["X-Extra"] == "1"
+    assert (
+        "X-Extra"
+        not in provider.build_request(
+            channel(), "k", call(b'{"model":"other","max_tokens":9,"messages":[]}')
+        ).headers
+    )
+
+
+def test_a_claude_request_without_max_tokens_gets_the_configured_default() -> None:
+    provider = Anthropic(ClaudeOptions(default_max_tokens={"default": 100, "claude-x": 777}))
+    body = b'{"model":"claude-x","messages":[{"role":"user","content":"hi"}]}'
+    sent = provider.build_request(channel(), "k", call(body)).body
+    assert orjson.loads(sent)["max_tokens"] == 777
+    zero = b'{"model":"claude-y","max_tokens":0,"messages":[]}'
+    sent = provider.build_request(channel(), "k", call(zero, upstream_model="claude-y")).body
+    assert orjson.loads(sent)["max_tokens"] == 100
+
+
+def test_the_thinking_adapter_applies_to_claude_clients_too() -> None:
+    body = b'{"model":"claude-x-thinking","max_tokens":2000,"messages":[]}'
+    c = call(body, upstream_model="claude-x-thinking")
+    sent = orjson.loads(PROVIDER.build_request(channel(), "k", c).body)
+    assert sent["model"] == "claude-x"
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1600}
+    assert sent["temperature"] == 1.0
+    off = Anthropic(ClaudeOptions(thinking_adapter_enabled=False))
+    assert off.build_request(channel(), "k", c).body is body

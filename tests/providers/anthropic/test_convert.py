@@ -44,12 +44,13 @@ def test_observer_reads_usage_and_keeps_every_event() -> None:
     assert texts == []  # usage came: nothing needed counting
 
 
-def test_observer_without_message_delta_falls_back_to_text() -> None:
+def test_observer_without_message_delta_keeps_message_start_usage_partial() -> None:
     texts: list[str] = []
     observer = ClaudeStreamObserver(texts.append)
     for d in DATA[:6]:  # cut before message_delta
         observer.observe(d)
-    assert observer.usage() is None
+    usage = observer.usage()
+    assert usage is not None and usage.partial and usage.cached_tokens == 2
     observer.flush_text()
     assert texts == ["", "hi", "f", "{}", "{}"] and observer.tool_calls == 1
 

@@ -150,3 +150,20 @@ def test_embeddings_pick_single_or_batch_by_the_body() -> None:
         assert req.url.endswith(f"/v1beta/models/text-embedding-004:{action}")
         assert req.body is body
     assert PROVIDER.parse_usage(Endpoint.GEMINI_EMBED, {"embedding": {"values": [1.0]}}) is None
+
+
+def test_the_api_version_in_the_url_follows_gemini_version_settings() -> None:
+    table = {"default": "v1alpha", "gemini-1.0-pro": "v1"}
+    versions = Gemini(GeminiOptions(version_settings=table))
+    assert (
+        "/v1alpha/models/gemini-x:generateContent"
+        in versions.build_request(channel(), "k", call()).url
+    )
+    assert (
+        "/v1/models/gemini-1.0-pro:"
+        in versions.build_request(channel(), "k", call(upstream_model="gemini-1.0-pro")).url
+    )
+    assert (
+        "/v1beta/models/gemini-1.0-pro:"
+        not in PROVIDER.build_request(channel(), "k", call(upstream_model="gemini-1.0-pro")).url
+    )

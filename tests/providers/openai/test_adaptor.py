@@ -6,7 +6,9 @@ from typing import Any
 
 import orjson
 import pytest
+from upstream_calls import upstream_call
 
+from relay.providers.anthropic.convert import ClaudeStreamObserver
 from relay.providers.base import Endpoint, Format, UpstreamCall, Usage, speaks
 from relay.providers.openai.adaptor import OpenAICompatible, Vendor
 from relay.providers.registry import ChannelType, provider_for
@@ -25,24 +27,8 @@ def channel(**kw: Any) -> Channel:
     return Channel(**{"id": 1, "type": 1, "name": "c", "keys": ("sk-up",), **kw})
 
 
-def call(
-    body: bytes = CLIENT_BODY,
-    *,
-    endpoint: Endpoint = Endpoint.CHAT,
-    upstream_model: str = "gpt-4o-mini",
-    mapped: bool = False,
-    stream: bool = True,
-    inject: bool = False,
-) -> UpstreamCall:
-    return UpstreamCall(
-        endpoint=endpoint,
-        body=body,
-        payload=orjson.loads(body),
-        upstream_model=upstream_model,
-        model_mapped=mapped,
-        stream=stream,
-        inject_usage=inject,
-    )
+def call(body: bytes = CLIENT_BODY, **kw: Any) -> UpstreamCall:
+    return upstream_call(body, **{"upstream_model": "gpt-4o-mini", "stream": True, **kw})
 
 
 def test_client_bytes_pass_through_untouched() -> None:
@@ -200,7 +186,9 @@ def test_responses_are_native_where_new_api_sends_them_natively(
     assert provider is not None
     native = {
         ChannelType.OPENAI,
+        ChannelType.AZURE,
         ChannelType.CUSTOM,
+        ChannelType.ALI,
         ChannelType.OPENROUTER,
         ChannelType.DEEPSEEK,
         ChannelType.XAI,
@@ -262,3 +250,152 @@ def test_responses_stream_observer_is_wired() -> None:
     )
     assert obs.observe(done) is True
     assert obs.usage() == Usage(1, 2)
+
+
+def test_custom_channels_send_to_their_base_url_with_the_model_filled_in() -> None:
+    custom = provider_for(ChannelType.CUSTOM)
+    assert custom is not None
+    base = "http://proxy.test/deploy/{model}/chat"
+    req = custom.build_request(channel(type=8, base_url=base), "k", call(upstream_model="m-1"))
+    assert req.url == "http://proxy.test/deploy/m-1/chat"
+    embed = custom.build_request(
+        channel(type=8, base_url="http://proxy.test/v1/embeddings"),
+        "k",
+        call(b'{"model":"e","input":"x"}', endpoint=Endpoint.EMBEDDINGS),
+    )
+    assert embed.url == "http://proxy.test/v1/embeddings"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "path"),
+    [
+        (Endpoint.CHAT, "/v1/chat/completions"),
+        (Endpoint.COMPLETIONS, "/beta/completions"),
+        (Endpoint.RESPONSES, "/responses"),
+        (Endpoint.EMBEDDINGS, "/v1/embeddings"),
+    ],
+)
+def test_deepseek_paths_follow_new_api(endpoint: Endpoint, path: str) -> None:
+    deepseek = provider_for(ChannelType.DEEPSEEK)
+    assert deepseek is not None
+    req = deepseek.build_request(channel(type=43), "k", call(endpoint=endpoint))
+    assert req.url == "https://api.deepseek.com" + path
+
+
+def test_openrouter_requests_carry_new_apis_attribution_headers() -> None:
+    openrouter = provider_for(ChannelType.OPENROUTER)
+    assert openrouter is not None
+    req = openrouter.build_request(channel(type=20), "k", call())
+    assert req.headers["HTTP-Referer"] == "https://www.newapi.ai"
+    assert req.headers["X-OpenRouter-Title"] == "New API"
+    own = channel(type=20, header_override={"HTTP-Referer": "https://mine.example"})
+    assert openrouter.build_request(own, "k", call()).headers["HTTP-Referer"] == (
+        "https://mine.example"
+    )
+
+
+CLAUDE_BODY = (
+    b'{"model" : "deepseek-chat", "max_tokens":64, "stream":true,'
+    b' "messages":[{"role":"user","content":"hi"}]}'
+)
+
+
+def claude_call(body: bytes = CLAUDE_BODY, **kw: Any) -> UpstreamCall:
+    c = call(body, endpoint=Endpoint.MESSAGES, upstream_model="deepseek-chat", **kw)
+    c.format = Format.CLAUDE
+    c.client_headers = {"anthropic-version": "2023-06-01", "anthropic-beta": "b1"}
+    return c
+
+
+@pytest.mark.parametrize("channel_type", list(ChannelType))
+def test_claude_is_native_where_new_api_sends_it_to_the_vendors_anthropic_api(
+    channel_type: ChannelType,
+) -> None:
+    provider = provider_for(channel_type)
+    assert provider is not None
+    native = {ChannelType.ANTHROPIC, ChannelType.DEEPSEEK, ChannelType.MOONSHOT, ChannelType.ALI}
+    assert speaks(provider, Format.CLAUDE, "qwen-plus") is (channel_type in native)
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "url"),
+    [
+        (ChannelType.DEEPSEEK, "https://api.deepseek.com/anthropic/v1/messages"),
+        (ChannelType.MOONSHOT, "https://api.moonshot.cn/anthropic/v1/messages"),
+    ],
+)
+def test_a_claude_call_goes_as_it_is_with_the_bearer_key(
+    channel_type: ChannelType, url: str
+) -> None:
+    provider = provider_for(channel_type)
+    assert provider is not None
+    c = claude_call()
+    req = provider.build_request(channel(type=int(channel_type)), "sk-v", c)
+    assert req.url == url
+    assert req.body is c.body
+    assert req.headers == {
+        "Authorization": "Bearer sk-v",
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "b1",
+    }
+
+
+def test_a_claude_call_follows_new_apis_claude_rules_and_channel_settings() -> None:
+    deepseek = provider_for(ChannelType.DEEPSEEK)
+    assert deepseek is not None
+    no_max = b'{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}]}'
+    sent = orjson.loads(deepseek.build_request(channel(type=43), "k", claude_call(no_max)).body)
+    assert sent["max_tokens"] > 0  # claude.default_max_tokens, as for Anthropic channels
+    mapped = claude_call(mapped=True)
+    mapped.upstream_model = "deepseek-reasoner"
+    override = channel(type=43, param_override={"temperature": 0.1}, header_override={"X-A": "1"})
+    req = deepseek.build_request(override, "k", mapped)
+    assert orjson.loads(req.body)["model"] == "deepseek-reasoner"
+    assert orjson.loads(req.body)["temperature"] == 0.1
+    assert req.headers["X-A"] == "1"
+    assert "x-api-key" not in req.headers
+
+
+def test_claude_answers_are_read_with_anthropic_usage() -> None:
+    deepseek = provider_for(ChannelType.DEEPSEEK)
+    assert deepseek is not None
+    answer = {
+        "type": "message",
+        "content": [{"type": "text", "text": "hello"}],
+        "usage": {"input_tokens": 5, "output_tokens": 2, "cache_read_input_tokens": 3},
+    }
+    usage = deepseek.parse_usage(Endpoint.MESSAGES, answer)
+    assert usage is not None and usage.anthropic
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens) == (5, 2, 3)
+    assert deepseek.response_text(Endpoint.MESSAGES, answer) == ["hello"]
+    chat = {"choices": [{"message": {"content": "c"}}], "usage": {"prompt_tokens": 2}}
+    assert deepseek.parse_usage(Endpoint.MESSAGES, chat) == Usage(2, 0)  # went up as Chat
+    observer = deepseek.stream_observer(Endpoint.MESSAGES, True, lambda _: None)
+    assert isinstance(observer, ClaudeStreamObserver)
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "stream", "dropped"),
+    [
+        (ChannelType.MISTRAL, True, True),  # the vendor takes no stream_options
+        (ChannelType.CUSTOM, True, True),
+        (ChannelType.OPENAI, False, True),  # the call does not stream
+        (ChannelType.OPENAI, True, False),
+    ],
+)
+def test_stream_options_are_dropped_as_new_api_does(
+    channel_type: ChannelType, stream: bool, dropped: bool
+) -> None:
+    provider = provider_for(channel_type)
+    assert provider is not None
+    body = b'{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}'
+    c = call(body, stream=stream, upstream_model="m")
+    req = provider.build_request(channel(type=int(channel_type), base_url="http://x"), "k", c)
+    if dropped:
+        assert orjson.loads(req.body) == {"model": "m", "stream": True, "messages": []}
+    else:
+        assert req.body is c.body
+    responses = call(body, endpoint=Endpoint.RESPONSES, stream=stream, upstream_model="m")
+    assert provider.build_request(channel(base_url="http://x"), "k", responses).body is body

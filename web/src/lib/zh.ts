@@ -296,6 +296,8 @@ export const ZH: Record<string, string> = {
   "Model ratios": "模型倍率",
   "Model prices (per call, USD)": "模型按次价格（美元）",
   "Completion ratios": "补全倍率",
+  "Audio ratios": "音频倍率",
+  "Audio completion ratios": "音频补全倍率",
   "Group ratios": "分组倍率",
   "Log retention": "日志保留",
   "Automatic retention is set with the LOG_RETENTION_DAYS environment variable.":

@@ -67,6 +67,8 @@ const TABLES = [
   { key: "ModelRatio", label: "Model ratios" },
   { key: "ModelPrice", label: "Model prices (per call, USD)" },
   { key: "CompletionRatio", label: "Completion ratios" },
+  { key: "AudioRatio", label: "Audio ratios" },
+  { key: "AudioCompletionRatio", label: "Audio completion ratios" },
   { key: "GroupRatio", label: "Group ratios" },
 ];
 

@@ -1,0 +1,1 @@
+"""Alibaba Cloud Model Studio / DashScope (new-api channel type 17 "Ali"), compatible mode."""
