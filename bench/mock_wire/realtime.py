@@ -92,8 +92,6 @@ class _Conversation:
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
                     self.input_words += len(part["text"].split())
             await self.send({"type": "conversation.item.created", "item": item})
-        elif kind == "input_audio_buffer.append":
-            pass  # kept: its size is in the record
         elif kind == "input_audio_buffer.commit":
             await self.send({"type": "input_audio_buffer.committed", "item_id": new_id("item")})
         elif kind == "response.create":
@@ -101,7 +99,7 @@ class _Conversation:
         elif kind == "mock.close":
             reason = str(event.get("reason", "")).encode()
             await self.ws.close(code=int(event.get("code", 1000)), message=reason)
-        else:
+        elif kind != "input_audio_buffer.append":  # OpenAI answers appends with nothing
             error = {
                 "type": "invalid_request_error",
                 "code": "unknown_event",
