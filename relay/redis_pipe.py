@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import hashlib
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -40,9 +41,16 @@ class _Protocol(asyncio.Protocol):
         self._outbox.append(packed)
         return fut
 
+    def send_now(self, packed: bytes) -> asyncio.Future[Any]:
+        """Queue a packed command and write the queue at once, ahead of whatever the caller
+        writes next (a client's answer that must not overtake its settlement)."""
+        fut = self.send(packed)
+        self._flush()
+        return fut
+
     def _flush(self) -> None:
         outbox, self._outbox = self._outbox, []
-        if self.transport is not None:
+        if outbox and self.transport is not None:
             self.transport.write(b"".join(outbox))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -77,6 +85,12 @@ class PipelinedRedis:
         self._url = urlparse(url)
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
+        self._scripts: list[str] = []  # loaded on every connect (PipelinedScript registers)
+
+    def register_script(self, source: str) -> None:
+        """Load `source` into the server on every (re)connect: a script sent without waiting
+        then finds itself there, in order, instead of meeting NOSCRIPT first."""
+        self._scripts.append(source)
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
@@ -93,6 +107,7 @@ class PipelinedRedis:
         db = (u.path or "/").strip("/")
         if u.scheme != "unix" and db and db != "0":
             setup.append(("SELECT", db))
+        setup.extend(("SCRIPT", "LOAD", source) for source in self._scripts)
         for command in setup:
             await protocol.send(hiredis.pack_command(command))
         return protocol
@@ -124,6 +139,13 @@ class PipelinedRedis:
             return None
         return protocol.send(hiredis.pack_command(args))
 
+    def send_now(self, *args: Any) -> asyncio.Future[Any] | None:
+        """send_nowait, written to the socket before this returns; None if not connected."""
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
+            return None
+        return protocol.send_now(hiredis.pack_command(args))
+
     async def aclose(self) -> None:
         protocol, self._protocol = self._protocol, None
         if protocol is not None and protocol.transport is not None:
@@ -138,6 +160,43 @@ class PipelinedScript:
         self._client = client
         self._source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
+        client.register_script(source)
+
+    def send(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any] | None:
+        """EVALSHA written now, for a caller that does not wait (PipelinedRedis.send_now);
+        after NOSCRIPT the future takes the answer of an EVAL. None if not connected."""
+        first = self._client.send_now("EVALSHA", self.sha, len(keys), *keys, *args)
+        if first is None:
+            return None
+        result: asyncio.Future[Any] = first.get_loop().create_future()
+        first.add_done_callback(functools.partial(self._answered, result, keys, args, True))
+        return result
+
+    def _answered(
+        self,
+        result: asyncio.Future[Any],
+        keys: list[Any],
+        args: list[Any],
+        may_load: bool,
+        fut: asyncio.Future[Any],
+    ) -> None:
+        # A bound method and partials, not a closure: a closure that re-registers itself is a
+        # reference cycle, garbage only the cyclic collector frees (~8 objects per request).
+        if result.done():  # cancelled by whoever awaited it: the command still ran
+            return
+        error = fut.exception()  # never cancelled: only this callback holds it
+        if may_load and isinstance(error, RedisReplyError) and str(error).startswith("NOSCRIPT"):
+            retry = self._client.send_now("EVAL", self._source, len(keys), *keys, *args)
+            if retry is not None:
+                retry.add_done_callback(
+                    functools.partial(self._answered, result, keys, args, False)
+                )
+                return
+            error = ConnectionError("redis connection lost")
+        if error is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(fut.result())
 
     async def __call__(self, keys: list[Any], args: list[Any]) -> Any:
         try:

@@ -53,6 +53,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # LOG_FORMAT: text, or json (one object per line)
     metrics_token: str = ""  # METRICS_TOKEN: when set, GET /metrics needs it as a bearer token
+    metrics_enabled: bool = True  # METRICS_ENABLED: false = workers record nothing, no /metrics
     # new-api's per-IP limits on the admin API: (enabled, requests, window seconds)
     global_api_rate_limit: tuple[bool, int, int] = (True, 360, 180)
     critical_rate_limit: tuple[bool, int, int] = (True, 20, 1200)
@@ -255,6 +256,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         log_format=log_format,
         metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_enabled=_bool(env, "METRICS_ENABLED", True),
         global_api_rate_limit=_limit(env, "GLOBAL_API_RATE_LIMIT", 360, 180),
         critical_rate_limit=_limit(env, "CRITICAL_RATE_LIMIT", 20, 1200),
         search_rate_limit=_limit(env, "SEARCH_RATE_LIMIT", 10, 60),

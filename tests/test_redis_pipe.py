@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -50,6 +51,59 @@ async def test_script_loads_itself_after_noscript(client: PipelinedRedis, url: s
     assert await script(keys=["k"], args=[41]) == [b"k", 42]
     assert await script(keys=["k"], args=[1]) == [b"k", 2]  # now by EVALSHA
     assert await client.execute("SCRIPT", "EXISTS", script.sha) == [1]
+
+
+async def test_send_now_is_on_the_wire_before_it_returns(client: PipelinedRedis, url: str) -> None:
+    await client.execute("DEL", "pipe:now")
+    fut = client.send_now("SET", "pipe:now", "1")
+    assert fut is not None
+    # Another connection sees the write while this loop never turns: it left before the return.
+    other = sync_redis.Redis.from_url(url)
+    try:
+        for _ in range(200):
+            if other.get("pipe:now") == b"1":
+                break
+            time.sleep(0.005)
+        assert other.get("pipe:now") == b"1"
+    finally:
+        other.close()
+    assert await fut == b"OK"
+
+
+async def test_registered_scripts_are_loaded_on_connect(url: str) -> None:
+    fresh = PipelinedRedis(url)
+    script = PipelinedScript(fresh, "return 'loaded-on-connect'")
+    try:
+        await fresh.execute("SCRIPT", "FLUSH")
+        await fresh.aclose()  # the next call connects again, and loads it
+        assert await fresh.execute("SCRIPT", "EXISTS", script.sha) == [1]
+    finally:
+        await fresh.aclose()
+
+
+async def test_a_sent_script_loads_itself_after_noscript(client: PipelinedRedis) -> None:
+    script = PipelinedScript(client, "return ARGV[1] * 2")
+    await client.execute("SCRIPT", "FLUSH")
+    fut = script.send(keys=[], args=[21])
+    assert fut is not None
+    assert await fut == 42
+    fut = script.send(keys=[], args=[2])
+    assert fut is not None and await fut == 4
+
+
+async def test_a_sent_script_reports_its_error(client: PipelinedRedis) -> None:
+    script = PipelinedScript(client, "return redis.call('INCR', KEYS[1])")
+    await client.execute("SET", "pipe:text", "x")
+    fut = script.send(keys=["pipe:text"], args=[])
+    assert fut is not None
+    with pytest.raises(RedisReplyError):
+        await fut
+
+
+def test_nothing_is_sent_before_connecting(url: str) -> None:
+    idle = PipelinedRedis(url)
+    assert idle.send_now("PING") is None
+    assert PipelinedScript(idle, "return 1").send(keys=[], args=[]) is None
 
 
 async def test_a_cancelled_caller_does_not_shift_later_answers(client: PipelinedRedis) -> None:

@@ -25,6 +25,7 @@ from relay.crypto import Keyring
 from relay.metrics.errors import ErrorCounter
 from relay.metrics.flusher import MetricsFlusher
 from relay.metrics.registry import Metrics
+from relay.process import settle_heap
 from relay.quota.service import QuotaService
 from relay.redis_client import connect_redis
 from relay.settings import Settings
@@ -99,6 +100,7 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
             _every(SCHEDULE_TICK_SECONDS, health.scheduled_tests, "scheduled channel tests")
         ),
     ]
+    settle_heap()
     os.write(ready_fd, b"R")
     os.close(ready_fd)
     await stop.wait()

@@ -27,6 +27,8 @@ def _authorized(request: web.Request, token: str) -> bool:
 
 def metrics_handler(settings: Settings, redis: object) -> Handler:
     async def metrics(request: web.Request) -> web.Response:
+        if not settings.metrics_enabled:
+            return web.Response(status=404, text="metrics are off (METRICS_ENABLED=false)\n")
         if settings.metrics_token and not _authorized(request, settings.metrics_token):
             return web.Response(
                 status=401,

@@ -148,3 +148,32 @@ class Metrics:
         """A caught Redis ("redis") or SQL ("sql") error."""
         errors = self.deltas.errors
         errors[kind] = errors.get(kind, 0) + 1
+
+
+class NoMetrics(Metrics):
+    """METRICS_ENABLED=false: every hook does nothing (what recording costs is measured
+    against this; bench/compare's relay1-solo-nometrics)."""
+
+    def track(self, call: Call) -> None:
+        pass
+
+    def answered(self, request_id: str, reply: Reply | None, sent_status: int) -> None:
+        pass
+
+    def upstream(self, call: Call, channel_id: int, status: int, sent: float) -> None:
+        pass
+
+    def settled(self, call: Call, channel_id: int, usage: Usage, quota: int) -> None:
+        pass
+
+    def stream_opened(self) -> None:
+        pass
+
+    def stream_closed(self, call: Call, channel_id: int, cancelled: bool) -> None:
+        pass
+
+    def refused(self, call: Call, reason: Refusal) -> None:
+        pass
+
+    def error(self, kind: str) -> None:
+        pass

@@ -116,6 +116,6 @@ async def respond_embeddings(
     except GeminiConversionError as exc:
         text = message("upstream_bad_body", lang, error=str(exc))
         raise RelayError(500, text, "bad_response_body") from None
-    await settle(ctx, call, channel_id, usage)
+    settle(ctx, call, channel_id, usage)
     headers = [("Content-Type", "application/json"), ("X-Oneapi-Request-Id", call.request_id)]
     return Reply(200, orjson.dumps(body), headers)

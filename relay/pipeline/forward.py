@@ -167,7 +167,7 @@ async def _respond_whole(
         texts = provider.response_text(call.endpoint, data) if isinstance(data, dict) else []
         count = ctx.tokenizer.counter_for(call.model)
         usage = fallback_usage(ctx, call, sum(count(t) for t in texts))
-    await settle(ctx, call, channel.id, usage)
+    settle(ctx, call, channel.id, usage)
     if not speaks(provider, call.surface, call.upstream_model) and isinstance(data, dict):
         return translated_reply(call, provider, data, usage)
     content_type = upstream.headers.get("content-type", "application/json")

@@ -226,7 +226,7 @@ async def respond_media(
         content_type = "application/json"
     else:
         usage = _moderation(call, body, lang)
-    await settle(ctx, call, channel.id, usage, quota)
+    settle(ctx, call, channel.id, usage, quota)
     return Reply(
         200, body, [("Content-Type", content_type), ("X-Oneapi-Request-Id", call.request_id)]
     )

@@ -323,7 +323,7 @@ class Session:
         self._responding, self._texts = False, []
         quota = realtime_charge(call.quote, self._ratios, usage)
         extra = log_other(self._ratios, usage)
-        await settle(ctx, call, self._channel.id, usage.as_usage(), quota, extra)
+        settle(ctx, call, self._channel.id, usage.as_usage(), quota, extra)
         call.started, call.first_token_at = time.time(), 0.0  # the next log's use_time and frt
         self._holds += 1
         p = call.principal
@@ -348,4 +348,4 @@ class Session:
             usage = self._counted_usage()
             quota = realtime_charge(call.quote, self._ratios, usage)
             extra = log_other(self._ratios, usage)
-            await settle(self._ctx, call, self._channel.id, usage.as_usage(), quota, extra)
+            settle(self._ctx, call, self._channel.id, usage.as_usage(), quota, extra)

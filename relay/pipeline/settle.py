@@ -71,7 +71,7 @@ def log_record(
     )
 
 
-async def settle(
+def settle(
     ctx: WorkerContext,
     call: Call,
     channel_id: int,
@@ -79,8 +79,9 @@ async def settle(
     quota: int | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> int:
-    """Charge the call (a client that goes away cannot stop it: see QuotaService.settle);
-    `quota` when the caller priced the usage itself, `extra` for the log's `other`."""
+    """Charge the call: the settlement leaves for Redis now and completes on its own (see
+    QuotaService.settle); `quota` when the caller priced the usage itself, `extra` for the
+    log's `other`."""
     hold, call.hold = call.hold, None
     if hold is None:
         return 0
@@ -89,7 +90,7 @@ async def settle(
     record = b""
     if ctx.catalog.options["LogConsumeEnabled"]:
         record = log_record(call, channel_id, usage, quota, ctx.settings.node_name, extra)
-    await ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
+    ctx.quota.settle(hold, quota, channel_id, usage.total_tokens, True, record)
     ctx.metrics.settled(call, channel_id, usage, quota)
     return quota
 

@@ -246,7 +246,7 @@ async def close_stream(
     ctx: WorkerContext, call: Call, out: Responder, channel: Channel, usage: Usage, end: StreamEnd
 ) -> None:
     """Settle the stream (whatever happened to the client), then end the client's response."""
-    await settle(ctx, call, channel.id, usage)
+    settle(ctx, call, channel.id, usage)
     if end.cancelled:
         raise asyncio.CancelledError
     if not end.client_gone:

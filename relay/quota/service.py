@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ class QuotaService:
         self._patch = script("patch")
         self._live: dict[str, Hold] = {}
         self._loading: dict[tuple[int, int], asyncio.Future[None]] = {}
+        self._settling: set[asyncio.Future[Any]] = set()
 
     async def admit(
         self,
@@ -158,7 +160,7 @@ class QuotaService:
         self._live[hold.member] = hold
         return hold
 
-    async def settle(
+    def settle(
         self,
         hold: Hold,
         quota: int,
@@ -166,56 +168,52 @@ class QuotaService:
         tokens_used: int,
         success: bool,
         log_record: bytes,
-    ) -> None:
-        """Replace the hold with the real cost; appends the ledger entry and the usage log.
+    ) -> asyncio.Future[Any]:
+        """Replace the hold with the real cost, append the ledger entry and the usage log.
 
-        Once called it completes even if the caller is cancelled (its client left): on the
-        pipelined connection the command is queued before the first await, so it is sent
-        whatever happens to the waiting caller; on redis-py it is shielded.
+        Nobody has to wait: on the pipelined connection the script is written before this
+        returns, so it reaches Redis ahead of the client's answer the caller writes next (on
+        redis-py a task sends it). The future is kept until Redis has answered (`drain` waits
+        for the rest at shutdown) and a failure is logged; a client that goes away cannot
+        stop it.
         """
-        call = self._settle_now(hold, quota, channel_id, tokens_used, success, log_record)
-        await (call if self._pipelined else asyncio.shield(call))
-
-    async def _settle_now(
-        self,
-        hold: Hold,
-        quota: int,
-        channel_id: int,
-        tokens_used: int,
-        success: bool,
-        log_record: bytes,
-    ) -> None:
-        """Replace the hold with the real cost; appends the ledger entry and the usage log."""
         self._live.pop(hold.member, None)
-        uid = hold.user_id
-        k = keys.account_keys(uid, hold.token_id)
-        await self._settle(
-            keys=[
-                k.user,
-                k.token,
-                k.holds,
-                k.limits,
-                k.success,
-                k.ledger,
-                k.logs,
-            ],
-            args=[
-                hold.member,
-                hold.amount,
-                quota,
-                uid,
-                hold.token_id,
-                channel_id,
-                tokens_used if hold.tpm_limited else 0,
-                1 if success else 0,
-                hold.request_id,
-                log_record,
-            ],
-        )
+        k = keys.account_keys(hold.user_id, hold.token_id)
+        script_keys = [k.user, k.token, k.holds, k.limits, k.success, k.ledger, k.logs]
+        args = [
+            hold.member,
+            hold.amount,
+            quota,
+            hold.user_id,
+            hold.token_id,
+            channel_id,
+            tokens_used if hold.tpm_limited else 0,
+            1 if success else 0,
+            hold.request_id,
+            log_record,
+        ]
+        fut = self._settle.send(script_keys, args) if self._pipelined else None
+        if fut is None:
+            fut = asyncio.ensure_future(self._settle(keys=script_keys, args=args))
+        self._settling.add(fut)
+        fut.add_done_callback(functools.partial(self._settled, hold.request_id))
+        return fut
+
+    def _settled(self, request_id: str, fut: asyncio.Future[Any]) -> None:
+        self._settling.discard(fut)
+        if not fut.cancelled() and fut.exception() is not None:
+            log.error("settling %s failed: %s", request_id, fut.exception())
+
+    async def drain(self) -> None:
+        """Wait for the settlements still on their way (a worker's last step before exit)."""
+        if self._settling:
+            await asyncio.gather(*list(self._settling), return_exceptions=True)
 
     async def refund(self, hold: Hold) -> None:
         """Give the hold back (the request failed before any upstream answered); completes
-        even if the caller is cancelled, as settle() does."""
+        even if the caller is cancelled: on the pipelined connection the command is queued
+        before the first await, so it is sent whatever happens to the waiting caller; on
+        redis-py it is shielded."""
         call = self._refund_now(hold)
         await (call if self._pipelined else asyncio.shield(call))
 

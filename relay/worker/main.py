@@ -23,6 +23,8 @@ from relay.http.client import UpstreamClient
 from relay.http.server import HttpServer
 from relay.metrics.errors import ErrorCounter
 from relay.metrics.flusher import MetricsFlusher
+from relay.metrics.registry import Metrics, NoMetrics
+from relay.process import settle_heap
 from relay.quota.service import QuotaService
 from relay.redis_client import connect_redis, redis_url
 from relay.redis_pipe import PipelinedRedis
@@ -92,6 +94,7 @@ async def build_context(settings: Settings) -> WorkerContext:
     tokenizer = Tokenizer()
     tokenizer.load_in_background()
     return WorkerContext(
+        metrics=Metrics("worker") if settings.metrics_enabled else NoMetrics("worker"),
         settings=settings,
         redis=redis,
         engine=engine,
@@ -106,6 +109,7 @@ async def build_context(settings: Settings) -> WorkerContext:
 
 
 async def close_context(ctx: WorkerContext) -> None:
+    await ctx.quota.drain()
     await ctx.upstream.close()
     if ctx.pipelined is not None:
         await ctx.pipelined.aclose()
@@ -133,6 +137,7 @@ async def serve(settings: Settings, sock: socket.socket, ready_fd: int) -> None:
         asyncio.create_task(ctx.quota.run_lease_renewal()),
         asyncio.create_task(flusher.run()),
     ]
+    settle_heap()
     os.write(ready_fd, b"R")
     os.close(ready_fd)
     log.info("worker %d serving", os.getpid())

@@ -57,3 +57,10 @@ async def test_redis_down_is_503_not_500() -> None:
             assert "unavailable" in await r.text()
     finally:
         await broken.aclose()
+
+
+async def test_off_when_metrics_are_disabled(redis: Any) -> None:
+    async with serving(Settings(node_name="off", metrics_enabled=False), redis) as client:
+        r = await client.get("/metrics")
+        assert r.status == 404
+        assert "METRICS_ENABLED" in await r.text()

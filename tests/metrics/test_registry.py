@@ -10,7 +10,7 @@ from metrics_kit import fake_call
 
 from relay.http.server import Reply
 from relay.metrics.families import LATENCY_BUCKETS
-from relay.metrics.registry import CLIENT_GONE, NO_CHANNEL, Deltas, Metrics
+from relay.metrics.registry import CLIENT_GONE, NO_CHANNEL, Deltas, Metrics, NoMetrics
 from relay.providers.base import Usage
 from relay.quota.service import Refusal
 
@@ -103,3 +103,17 @@ def test_take_starts_afresh_and_merge_adds_back() -> None:
     assert m.deltas.errors == {"redis": 2}
     assert m.deltas.usage == {("gpt-4o", 1): [2, 2, 4]}
     assert sum(m.deltas.upstream_latency[("gpt-4o", 1)][:-1]) == 1
+
+
+def test_no_metrics_records_nothing() -> None:
+    m = NoMetrics("worker")
+    call = fake_call("r", stream=True, first_token_at=time.time())
+    m.track(call)
+    m.upstream(call, 1, 200, time.perf_counter())
+    m.settled(call, 1, Usage(prompt_tokens=3, completion_tokens=4), 9)
+    m.stream_opened()
+    m.stream_closed(call, 1, True)
+    m.refused(call, Refusal.RPM)
+    m.error("redis")
+    m.answered("r", Reply(200, b"", []), 0)
+    assert m.take() == Deltas() and m.inflight_streams == 0

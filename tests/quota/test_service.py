@@ -426,3 +426,28 @@ async def test_concurrent_admits_never_oversell(redis: Any, limited_by: str) -> 
     assert quota.in_flight == 50
     await asyncio.gather(*(quota.refund(h) for h in holds))
     assert await held(redis, uid, tid) == (0, 0)
+
+
+async def test_a_settlement_nobody_awaits_completes_by_drain(redis: Any) -> None:
+    quota, loader = service(redis)
+    uid, tid = account(loader, quota=1_000, remain=1_000)
+    hold = await quota.admit(rid(), uid, tid, 100, NO_LIMITS)
+    quota.settle(hold, 40, 1, 0, True, b"")  # fire and forget, as the pipeline does
+    await quota.drain()
+    assert await quota.balances(uid, tid) == (960, 40, 960, 40)
+    assert await held(redis, uid, tid) == (0, 0)
+
+
+async def test_a_failed_settlement_is_logged_not_raised(
+    redis: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    quota, loader = service(redis)
+    uid, tid = account(loader)
+    hold = await quota.admit(rid(), uid, tid, 100, NO_LIMITS)
+    await redis.set(keys.account_keys(uid, tid).ledger, "not a stream")
+    try:
+        quota.settle(hold, 40, 1, 0, True, b"")
+        await quota.drain()
+    finally:
+        await redis.delete(keys.account_keys(uid, tid).ledger)
+    assert f"settling {hold.request_id} failed" in caplog.text
