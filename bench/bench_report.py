@@ -20,11 +20,13 @@ NAMES = {
     "relay2": "relay WORKERS=2",
     "relay1-pg": "relay WORKERS=1, PostgreSQL + Redis",
     "relay1-solo": "relay WORKERS=1, worker alone on its core",
+    "relay1-solo-nometrics": "relay WORKERS=1, worker alone, METRICS_ENABLED=false",
     "litellm1": "LiteLLM proxy, 1 worker",
     "fwd-aiohttp": "bare forwarder, aiohttp",
     "fwd-relay": "bare forwarder, relay.http",
 }
 MODES = ("nonstream", "stream")
+_RELAY_PROCESSES = ("relay-worker", "relay-admin", "redis-server")
 
 
 def load(path: str) -> dict[tuple[str, str, int], list[dict[str, Any]]]:
@@ -59,6 +61,39 @@ def cpu_split(rows: list[dict[str, Any]], target: str) -> str:
         if value >= 1:
             parts.append(f"{name.split('.', 1)[1]} {value:.0f}")
     return ", ".join(parts) or "-"
+
+
+def cpu_per_request(rows: list[dict[str, Any]], target: str, process: str) -> float:
+    """Median over the reps of one process's CPU time per request, in µs (CPU % x 10^4 / rps)."""
+    key = f"{target}.{process}"
+    return float(
+        statistics.median(r["proc_cpu"].get(key, 0) * 1e4 / r["rps"] for r in rows if r["rps"])
+    )
+
+
+def cpu_report(cells: dict[tuple[str, str, int], list[dict[str, Any]]]) -> list[str]:
+    """CPU µs per request of each relay process: steadier than req/s on a noisy machine."""
+    out = ["", "## CPU time per request of relay's processes (µs, median of the repetitions)", ""]
+    out.append("| target | mode | c | relay-worker | relay-admin | redis-server |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    for (t, m, c), rows in sorted(cells.items()):
+        if t.startswith("relay"):
+            us = [cpu_per_request(rows, t, p) for p in _RELAY_PROCESSES]
+            out.append(f"| {NAMES[t]} | {m} | {c} | " + " | ".join(f"{u:.0f}" for u in us) + " |")
+    on, off = "relay1-solo", "relay1-solo-nometrics"
+    pairs = [(m, c) for (t, m, c) in sorted(cells) if t == on and (off, m, c) in cells]
+    if pairs:
+        out += ["", "## What recording the metrics costs (relay1-solo, METRICS_ENABLED on/off)"]
+        out += ["", "| mode | c | req/s on / off | worker µs per request on / off | cost |"]
+        out.append("|---|---:|---:|---:|---:|")
+        for m, c in pairs:
+            a, b = cells[(on, m, c)], cells[(off, m, c)]
+            wa, wb = cpu_per_request(a, on, "relay-worker"), cpu_per_request(b, off, "relay-worker")
+            out.append(
+                f"| {m} | {c} | {med(a, 'rps'):,.0f} / {med(b, 'rps'):,.0f} | "
+                f"{wa:.0f} / {wb:.0f} | {(wa - wb) / wb * 100:+.1f} % |"
+            )
+    return out
 
 
 def report(cells: dict[tuple[str, str, int], list[dict[str, Any]]]) -> str:
@@ -114,6 +149,7 @@ def report(cells: dict[tuple[str, str, int], list[dict[str, Any]]]) -> str:
                     f"| {NAMES[t]} | {m} | {p50:.3f} | {p50 - med(base, 'p50_ms'):+.3f} | "
                     f"{p99:.3f} | {p99 - med(base, 'p99_ms'):+.3f} |"
                 )
+    out += cpu_report(cells)
     return "\n".join(out) + "\n"
 
 
