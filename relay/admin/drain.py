@@ -14,10 +14,12 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import msgpack
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from relay.quota import keys
@@ -30,13 +32,16 @@ GROUP = "relay"
 CONSUMER = "drainer"
 BATCH = 2000
 LOCK_MS = 30_000
-_LOG_COLUMNS = {c.name for c in logs.columns} - {"id"}
+# The logs columns in table order: the order of a row tuple and of the compiled INSERT's values.
+_LOG_COLUMNS = tuple(c.name for c in logs.columns if c.name != "id")
 # Typed defaults for columns a record may lack (the columns' server defaults, as Python values).
 _LOG_DEFAULTS: dict[str, Any] = {
     c.name: (False if c.type.python_type is bool else c.type.python_type())
     for c in logs.columns
     if c.name != "id"
 }
+_log_values = itemgetter(*_LOG_COLUMNS)
+_log_inserts: dict[str, str] = {}  # dialect name -> INSERT text, compiled once
 
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -124,19 +129,34 @@ async def apply_ledger(conn: AsyncConnection, entries: Sequence[Entry]) -> None:
         )
 
 
+def log_insert_sql(dialect: Dialect) -> str:
+    """The executemany INSERT of every logs column but id, positional in _LOG_COLUMNS order."""
+    sql = _log_inserts.get(dialect.name)
+    if sql is None:
+        compiled = insert(logs).compile(
+            dialect=dialect, column_keys=list(_LOG_COLUMNS), for_executemany=True
+        )
+        sql = _log_inserts[dialect.name] = str(compiled)
+    return sql
+
+
+def _log_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """A record's logs row: every column (absent ones get the column default), in order."""
+    try:
+        return _log_values(record)
+    except KeyError:
+        return tuple(record.get(c, _LOG_DEFAULTS[c]) for c in _LOG_COLUMNS)
+
+
 async def apply_logs(conn: AsyncConnection, entries: Sequence[Entry]) -> None:
     """Insert the usage records into `logs` and add the consume ones to their hourly
     `quota_data` buckets, in the same transaction: each is counted exactly once."""
-    rows: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    for _, f in entries:
-        record = msgpack.unpackb(f[b"r"])
-        records.append(record)
-        # Every row names every column (absent ones get the column default), so one batched
-        # INSERT never takes its column list from a record that happens to lack a field.
-        rows.append({c: record.get(c, _LOG_DEFAULTS[c]) for c in _LOG_COLUMNS})
-    if rows:
-        await conn.execute(insert(logs), rows)
+    records = [msgpack.unpackb(f[b"r"]) for _, f in entries]
+    if records:
+        # Tuples through the driver skip SQLAlchemy's per-row parameter processing; the
+        # columns take no bind processing but Boolean's, and records carry real bools.
+        rows = [_log_row(r) for r in records]
+        await conn.exec_driver_sql(log_insert_sql(conn.dialect), rows)
         await add_consume_logs(conn, records)
 
 
@@ -176,7 +196,12 @@ class StreamDrainer:
             return 0
         async with self._engine.begin() as conn:
             cursor = await _cursor(conn, stream)
-            fresh = [e for e in entries if _id_tuple(e[0]) > cursor]
+            # Entries come in id order, so all are fresh when the first is (the usual case).
+            fresh = (
+                entries
+                if _id_tuple(entries[0][0]) > cursor
+                else [e for e in entries if _id_tuple(e[0]) > cursor]
+            )
             if fresh:
                 await apply(conn, fresh)
                 last = fresh[-1][0]

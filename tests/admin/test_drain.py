@@ -10,9 +10,12 @@ import msgpack
 import pytest
 from redis.exceptions import ResponseError
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from relay.admin.drain import CONSUMER, GROUP, StreamDrainer
+from relay.admin.drain import CONSUMER, GROUP, StreamDrainer, apply_logs, log_insert_sql
 from relay.crypto import Keyring
 from relay.quota import keys
 from relay.quota.service import NO_LIMITS, QuotaService
@@ -296,3 +299,32 @@ async def test_consume_logs_fill_quota_data_once_across_a_crash(
         )
     assert [tuple(r) for r in rows] == [(hour, "n1", 3, 18, 9)]
     assert log_count == 4
+
+
+@pytest.mark.parametrize("dialect", [aiosqlite_dialect(), asyncpg_dialect()], ids=lambda d: d.name)
+def test_the_log_insert_takes_every_column_in_table_order(dialect: Dialect) -> None:
+    sql = log_insert_sql(dialect)
+    named = sql.split("(", 1)[1].split(")", 1)[0].replace('"', "").split(", ")
+    assert named == [c.name for c in logs.columns if c.name != "id"]
+    assert "RETURNING" not in sql
+
+
+async def test_fields_a_record_lacks_get_the_column_defaults(
+    state: tuple[Any, AsyncEngine],
+) -> None:
+    _, engine = state
+    columns = [c for c in logs.columns if c.name != "id"]
+    full = {c.name: c.name if c.type.python_type is str else 7 for c in columns}
+    full.update(user_id=990_001, is_stream=True, type=5)  # type 5: not a consume log
+    sparse = {"user_id": 990_001, "model_name": "m", "quota": 3, "node_name": "n"}
+    entries = [(b"1-%d" % i, {b"r": msgpack.packb(r)}) for i, r in enumerate((full, sparse))]
+    async with engine.begin() as conn:
+        await apply_logs(conn, entries)
+    async with engine.connect() as conn:
+        query = select(logs).where(logs.c.user_id == 990_001).order_by(logs.c.id)
+        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    for row in rows:
+        del row["id"]
+    assert rows[0] == full
+    defaults = {c.name: c.type.python_type() for c in columns}  # bool() is False
+    assert rows[1] == {**defaults, "user_id": 990_001, "model_name": "m", "quota": 3}
