@@ -131,11 +131,12 @@ class Reply:
 class Responder:
     """Writes one response: whole (`send`) or streamed in chunks (`start`, `write`, `end`)."""
 
-    __slots__ = ("_conn", "_keep_alive", "finished", "started", "status")
+    __slots__ = ("_conn", "_head", "_keep_alive", "finished", "started", "status")
 
     def __init__(self, conn: HttpServerProtocol, keep_alive: bool) -> None:
         self._conn = conn
         self._keep_alive = keep_alive
+        self._head = b""  # a started stream's status and headers, sent with its first bytes
         self.started = False
         self.finished = False
         self.status = 0
@@ -151,27 +152,31 @@ class Responder:
         self._conn.write(_head(status, headers, extra) + body)
 
     async def start(self, status: int, headers: Iterable[tuple[str, str]] = ()) -> None:
-        """Begin a streamed response (chunked transfer encoding)."""
+        """Begin a streamed response (chunked transfer encoding); the head leaves with the
+        first chunk, as Go's http.ResponseWriter sends it (one write instead of two)."""
         if self.started:
             raise RuntimeError("response already started")
+        if self._conn.transport is None:
+            raise ConnectionResetError("client disconnected")
         self.started = True
         self.status = status
         connection = b"" if self._keep_alive else b"Connection: close\r\n"
-        self._conn.write(
-            _head(status, headers, b"Transfer-Encoding: chunked\r\n%s\r\n" % connection)
-        )
-        await self._conn.drain()
+        self._head = _head(status, headers, b"Transfer-Encoding: chunked\r\n%s\r\n" % connection)
 
     async def write(self, data: bytes) -> None:
         """One chunk; waits while the client reads slower than we write."""
         if data:
-            self._conn.write(b"%x\r\n%s\r\n" % (len(data), data))
+            head, self._head = self._head, b""
+            self._conn.write(b"%s%x\r\n%s\r\n" % (head, len(data), data))
             await self._conn.drain()
 
-    async def end(self) -> None:
+    async def end(self, last: bytes = b"") -> None:
+        """The end of a streamed body, after its `last` chunk in the same write."""
         if not self.finished:
             self.finished = True
-            self._conn.write(b"0\r\n\r\n")
+            head, self._head = self._head, b""
+            chunk = b"%x\r\n%s\r\n" % (len(last), last) if last else b""
+            self._conn.write(head + chunk + b"0\r\n\r\n")
             await self._conn.drain()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -82,11 +81,13 @@ class _Relay:
         await self._frames([e for e, k in zip(events, keep, strict=True) if k])
 
     async def _frames(self, events: list[SSEEvent]) -> None:
-        if not events:
-            return
+        if events:
+            await self.out.write(self._framed(events))
+
+    def _framed(self, events: list[SSEEvent]) -> bytes:
         self.done = self.done or any(e.data == b"[DONE]" for e in events)
         frame = self.framer or self.surface.frame
-        await self.out.write(b"".join(frame(e) for e in events))
+        return b"".join(frame(e) for e in events)
 
     def _hold_done(self, events: list[SSEEvent], keep: list[bool]) -> None:
         for i, event in enumerate(events):
@@ -95,22 +96,25 @@ class _Relay:
             elif keep[i]:
                 self.last_data = event.data
 
-    async def flush(self) -> None:
-        """Relay a last event the upstream did not terminate."""
+    def flush(self) -> bytes:
+        """The frames of a last event the upstream did not terminate."""
         events = self.decoder.flush()
         keep = [self.observer.observe(e.data) for e in events]
         if self.owes_usage:
             self._hold_done(events, keep)
-        await self._frames([e for e, k in zip(events, keep, strict=True) if k])
+        kept = [e for e, k in zip(events, keep, strict=True) if k]
+        return self._framed(kept) if kept else b""
 
-    async def close(self, usage: Usage) -> None:
+    def close(self, usage: Usage) -> bytes:
         """The usage chunk new-api writes when the client asked for usage and the upstream
         sent none, then [DONE] (OpenAI) unless it was relayed."""
+        frames = b""
         reported = self.observer.usage()
         if self.owes_usage and (reported is None or reported.total_tokens == 0):
-            await self.out.write(final_usage_frame(self.last_data, usage))
+            frames = final_usage_frame(self.last_data, usage)
         if not self.done and self.surface.done_frame:
-            await self.out.write(self.surface.done_frame)
+            frames += self.surface.done_frame
+        return frames
 
 
 def final_usage_frame(last_data: bytes, usage: Usage) -> bytes:
@@ -230,28 +234,23 @@ async def pump(
     return end
 
 
-async def write_last(end: StreamEnd, write: Callable[[], Awaitable[None]]) -> None:
-    """The stream's closing frames, unless the client is gone (a failure marks it gone)."""
-    if not end.writable:
-        return
-    try:
-        await write()
-    except (ConnectionError, SSELineTooLong):
-        end.client_gone = True
-    except asyncio.CancelledError:
-        end.cancelled = True
-
-
 async def close_stream(
-    ctx: WorkerContext, call: Call, out: Responder, channel: Channel, usage: Usage, end: StreamEnd
+    ctx: WorkerContext,
+    call: Call,
+    out: Responder,
+    channel: Channel,
+    usage: Usage,
+    end: StreamEnd,
+    tail: bytes,
 ) -> None:
-    """Settle the stream (whatever happened to the client), then end the client's response."""
+    """Settle the stream (whatever happened to the client), then end the client's response:
+    its last frames (`tail`) and the end of the body go in one write, after the settlement."""
     settle(ctx, call, channel.id, usage)
     if end.cancelled:
         raise asyncio.CancelledError
     if not end.client_gone:
         with contextlib.suppress(ConnectionError):
-            await out.end()
+            await out.end(tail)
 
 
 async def relay_stream(
@@ -271,7 +270,13 @@ async def relay_stream(
     owes_usage = call.client_wants_usage and call.endpoint in _USAGE_CHUNK_ENDPOINTS
     relay = _Relay(observer, out, surface_for(call.endpoint), framer, owes_usage)
     end = await pump(ctx, call, out, channel, upstream, relay.chunk)
-    await write_last(end, relay.flush)
+    tail = b""
+    if end.writable:
+        try:
+            tail = relay.flush()
+        except SSELineTooLong:
+            end.client_gone = True  # the client has half an event: nothing more can follow
     usage = _usage(ctx, call, observer, counter)
-    await write_last(end, functools.partial(relay.close, usage))
-    await close_stream(ctx, call, out, channel, usage, end)
+    if end.writable:
+        tail += relay.close(usage)
+    await close_stream(ctx, call, out, channel, usage, end, tail)

@@ -21,7 +21,7 @@ from relay.http.client import UpstreamResponse
 from relay.http.server import Reply, Responder
 from relay.pipeline.call import Call
 from relay.pipeline.channel_setting import pivot_stream
-from relay.pipeline.stream import MAX_SSE_LINE, close_stream, pump, stream_usage, write_last
+from relay.pipeline.stream import MAX_SSE_LINE, close_stream, pump, stream_usage
 from relay.pipeline.surface import ClientStream, surface_for
 from relay.providers.base import PivotStream, Provider, Usage
 from relay.routing import Channel
@@ -215,9 +215,6 @@ async def relay_translated_stream(
     end = await pump(ctx, call, out, channel, upstream, on_chunk)
     tail = frames_of(decoder.flush()) if end.writable else b""
     usage = stream_usage(ctx, call, reader.usage(), counter, reader.tool_calls, held.flush)
-
-    async def last() -> None:
-        await out.write(tail + writer.finish(usage))
-
-    await write_last(end, last)
-    await close_stream(ctx, call, out, channel, usage, end)
+    if end.writable:
+        tail += writer.finish(usage)
+    await close_stream(ctx, call, out, channel, usage, end, tail)

@@ -34,8 +34,7 @@ def run(chunks: list[bytes], owes_usage: bool, usage: Usage) -> bytes:
     async def go() -> None:
         for chunk in chunks:
             await relay.chunk(chunk)
-        await relay.flush()
-        await relay.close(usage)
+        client.sent += relay.flush() + relay.close(usage)
 
     asyncio.run(go())
     return client.sent
