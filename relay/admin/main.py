@@ -35,7 +35,8 @@ from relay.store.tokens import BalanceRow
 log = logging.getLogger("relay.admin")
 
 DRAIN_IDLE_SECONDS = 0.5
-DRAIN_BUSY_SECONDS = 0.05  # under load, a pause between passes lets each batch grow
+DRAIN_BUSY_SECONDS = 0.2  # under load, a pause between passes lets each batch grow (a pass
+# costs the same for 50 entries as for 800: at 0.05 s the admin spent ~200 µs per request at c=1)
 REAP_INTERVAL_SECONDS = 5.0
 
 
