@@ -32,20 +32,17 @@ class _Protocol(asyncio.Protocol):
         self.lost = self.loop.create_future()
         self._outbox: list[bytes] = []
 
-    def send(self, packed: bytes) -> asyncio.Future[Any]:
-        """Queue a packed command; the whole queue is written once, at the end of this turn."""
+    def send(self, packed: bytes, flush: bool = False) -> asyncio.Future[Any]:
+        """Queue a packed command; the whole queue is written once, at the end of this turn,
+        or at once with `flush` (ahead of whatever the caller writes next: a client's answer
+        that must not overtake its settlement)."""
         fut: asyncio.Future[Any] = self.loop.create_future()
         self.waiting.append(fut)
-        if not self._outbox:
+        if not self._outbox and not flush:
             self.loop.call_soon(self._flush)
         self._outbox.append(packed)
-        return fut
-
-    def send_now(self, packed: bytes) -> asyncio.Future[Any]:
-        """Queue a packed command and write the queue at once, ahead of whatever the caller
-        writes next (a client's answer that must not overtake its settlement)."""
-        fut = self.send(packed)
-        self._flush()
+        if flush:
+            self._flush()
         return fut
 
     def _flush(self) -> None:
@@ -130,21 +127,15 @@ class PipelinedRedis:
             protocol = await self._ready()
         return await protocol.send(hiredis.pack_command(args))
 
-    def send_nowait(self, *args: Any) -> asyncio.Future[Any] | None:
-        """Queue one command on the open connection without awaiting; None if not connected.
+    def send_nowait(self, *args: Any, flush: bool = False) -> asyncio.Future[Any] | None:
+        """Queue one command on the open connection without awaiting (written to the socket
+        before this returns with `flush`); None if not connected.
 
         For fire-and-forget writes: the caller must consume the future's result."""
         protocol = self._protocol
         if protocol is None or protocol.transport is None:
             return None
-        return protocol.send(hiredis.pack_command(args))
-
-    def send_now(self, *args: Any) -> asyncio.Future[Any] | None:
-        """send_nowait, written to the socket before this returns; None if not connected."""
-        protocol = self._protocol
-        if protocol is None or protocol.transport is None:
-            return None
-        return protocol.send_now(hiredis.pack_command(args))
+        return protocol.send(hiredis.pack_command(args), flush)
 
     async def aclose(self) -> None:
         protocol, self._protocol = self._protocol, None
@@ -163,9 +154,9 @@ class PipelinedScript:
         client.register_script(source)
 
     def send(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any] | None:
-        """EVALSHA written now, for a caller that does not wait (PipelinedRedis.send_now);
+        """EVALSHA written now, for a caller that does not wait (send_nowait with flush);
         after NOSCRIPT the future takes the answer of an EVAL. None if not connected."""
-        first = self._client.send_now("EVALSHA", self.sha, len(keys), *keys, *args)
+        first = self._client.send_nowait("EVALSHA", self.sha, len(keys), *keys, *args, flush=True)
         if first is None:
             return None
         result: asyncio.Future[Any] = first.get_loop().create_future()
@@ -186,7 +177,9 @@ class PipelinedScript:
             return
         error = fut.exception()  # never cancelled: only this callback holds it
         if may_load and isinstance(error, RedisReplyError) and str(error).startswith("NOSCRIPT"):
-            retry = self._client.send_now("EVAL", self._source, len(keys), *keys, *args)
+            retry = self._client.send_nowait(
+                "EVAL", self._source, len(keys), *keys, *args, flush=True
+            )
             if retry is not None:
                 retry.add_done_callback(
                     functools.partial(self._answered, result, keys, args, False)

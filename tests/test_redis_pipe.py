@@ -53,9 +53,9 @@ async def test_script_loads_itself_after_noscript(client: PipelinedRedis, url: s
     assert await client.execute("SCRIPT", "EXISTS", script.sha) == [1]
 
 
-async def test_send_now_is_on_the_wire_before_it_returns(client: PipelinedRedis, url: str) -> None:
+async def test_a_flushed_send_is_on_the_wire_at_once(client: PipelinedRedis, url: str) -> None:
     await client.execute("DEL", "pipe:now")
-    fut = client.send_now("SET", "pipe:now", "1")
+    fut = client.send_nowait("SET", "pipe:now", "1", flush=True)
     assert fut is not None
     # Another connection sees the write while this loop never turns: it left before the return.
     other = sync_redis.Redis.from_url(url)
@@ -102,7 +102,7 @@ async def test_a_sent_script_reports_its_error(client: PipelinedRedis) -> None:
 
 def test_nothing_is_sent_before_connecting(url: str) -> None:
     idle = PipelinedRedis(url)
-    assert idle.send_now("PING") is None
+    assert idle.send_nowait("PING", flush=True) is None
     assert PipelinedScript(idle, "return 1").send(keys=[], args=[]) is None
 
 

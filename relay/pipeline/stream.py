@@ -81,8 +81,7 @@ class _Relay:
         await self._frames([e for e, k in zip(events, keep, strict=True) if k])
 
     async def _frames(self, events: list[SSEEvent]) -> None:
-        if events:
-            await self.out.write(self._framed(events))
+        await self.out.write(self._framed(events))  # writes nothing for no events
 
     def _framed(self, events: list[SSEEvent]) -> bytes:
         self.done = self.done or any(e.data == b"[DONE]" for e in events)
@@ -102,8 +101,7 @@ class _Relay:
         keep = [self.observer.observe(e.data) for e in events]
         if self.owes_usage:
             self._hold_done(events, keep)
-        kept = [e for e, k in zip(events, keep, strict=True) if k]
-        return self._framed(kept) if kept else b""
+        return self._framed([e for e, k in zip(events, keep, strict=True) if k])
 
     def close(self, usage: Usage) -> bytes:
         """The usage chunk new-api writes when the client asked for usage and the upstream
